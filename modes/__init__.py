@@ -1,0 +1,37 @@
+"""fwdrev engines: forward and reverse mode over layered functions, with exact counts.
+
+    from modes import Chain, MODES
+    chain = Chain.random([d, m, m, K])
+    res = MODES["reverse"].gradient(chain, chain.random_x())
+    res.grad, res.value, res.ops.total, res.phases
+
+Every entry of `MODES` has the same two functions, `gradient(chain, x, wrt="input",
+dense_B=False)` and `jacobian(chain, x)`, returning a `Result`.
+"""
+from . import forward, predict, reverse
+from .backends import BACKENDS, DTYPES, cuda_available, get_backend
+from .chain import Chain
+from .engine import Result
+from .errors import FwdrevError
+from .layers import ACTIVATIONS, LAYERS, LOSSES
+from .ops import PHASES, Ops
+
+MODES: dict = {}
+"""name → mode: any object with gradient(chain, x, wrt=..., dense_B=...) and jacobian(chain, x)."""
+
+
+def register_mode(name, mode):
+    """Add a mode (an engine, or a peer such as torch.autograd) under `name`."""
+    for fn in ("gradient", "jacobian"):
+        if not callable(getattr(mode, fn, None)):
+            raise TypeError(f"mode {name!r} has no {fn}() function")
+    MODES[name] = mode
+    return mode
+
+
+register_mode("forward", forward)
+register_mode("reverse", reverse)
+
+__all__ = ["Chain", "MODES", "register_mode", "Result", "Ops", "PHASES", "FwdrevError",
+           "predict", "BACKENDS", "DTYPES", "get_backend", "cuda_available", "LAYERS",
+           "ACTIVATIONS", "LOSSES"]

@@ -1,0 +1,50 @@
+"""python -m modes textbook [--json] [--backend numpy|torch] [--device cpu|cuda] [--dtype …]"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import FwdrevError
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m modes", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    tb = sub.add_parser("textbook", help="reproduce SPEC §5 with the engines; exit 1 on any difference")
+    tb.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    tb.add_argument("--backend", default="numpy")
+    tb.add_argument("--device", default="cpu")
+    tb.add_argument("--dtype", default="float64")
+    args = ap.parse_args(argv)
+    from . import textbook
+    try:
+        rows = textbook.compare(textbook.compute(args.backend, args.device, args.dtype))
+    except FwdrevError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    ok = all(r[3] for r in rows)
+    if args.json:
+        print(json.dumps({"ok": ok, "backend": args.backend, "device": args.device,
+                          "dtype": args.dtype,
+                          "rows": [{"name": n, "computed": c, "textbook": e, "equal": q}
+                                   for n, c, e, q in rows]}, indent=1))
+    else:
+        print(f"SPEC §5, computed by the engines ({args.backend}, {args.device}, {args.dtype})")
+        print(f"{'':14} {'computed':34} {'textbook':34}")
+        for n, c, e, q in rows:
+            print(f"{n:14} {_fmt(c):34} {_fmt(e):34} {'ok' if q else 'DIFFERS'}")
+        print("all equal" if ok else "SOME DIFFER")
+    return 0 if ok else 1
+
+
+def _fmt(v):
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_fmt(u) for u in v) + "]"
+    return str(v)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""What every mode shares: the result object, the prologue (checks and the evaluation
+trace) and the epilogue (finiteness check, per-phase counts)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .chain import evaluate
+from .errors import FwdrevError, check
+from .kernel import Kernel
+from .ops import Ops
+
+TARGETS = ("input", "params")
+
+
+@dataclass
+class Result:
+    """The answer of one engine call.
+
+    value: f(x) (or h(x) = ŷ for a Jacobian); grad: ∇_x f, or for wrt="params" a list with
+    one tuple (∂f/∂W_i[, ∂f/∂b_i]) per linear layer; jac: the K × d Jacobian of h;
+    ops: the derivative-chain count (SPEC §2); phases: {phase: Ops} for every phase.
+    """
+
+    mode: str
+    target: str
+    value: object
+    ops: Ops
+    phases: dict = field(default_factory=dict)
+    grad: object = None
+    jac: object = None
+
+    @property
+    def ops_all(self) -> Ops:
+        """Every phase together: evaluation, loss gradient, Jacobian entries and chain."""
+        total = Ops()
+        for o in self.phases.values():
+            total = total + o
+        return total
+
+
+def start(chain, x, with_loss=True):
+    """Check x, make a counting kernel, and evaluate the chain once: (kernel, trace)."""
+    x = chain.input(x)
+    k = Kernel(chain.backend)
+    return k, evaluate(chain, x, k, with_loss=with_loss)
+
+
+def check_wrt(wrt):
+    check(wrt in TARGETS, f"unknown wrt {wrt!r} (known: {', '.join(TARGETS)})")
+
+
+def finish(mode, target, k, value, grad=None, jac=None) -> Result:
+    """Refuse a non-finite answer rather than return it; package the counts."""
+    arrays = [jac] if jac is not None else (grad if isinstance(grad, list) else [grad])
+    for a in _flat(arrays):
+        if not k.b.all_finite(a):
+            raise FwdrevError(f"{mode} {target}: the result is not finite (overflow in the chain?)")
+    phases = k.phases()
+    return Result(mode, target, value, phases["chain"], phases, grad=grad, jac=jac)
+
+
+def split_params(chain, k, vec):
+    """Cut a flat parameter gradient into one tuple of arrays per linear layer, shaped as
+    the parameters (w = vec(Wᵀ): rows of W concatenated, then the bias)."""
+    out, at = [], 0
+    for layer in chain.linear_layers:
+        n = layer.n_out * layer.n_in
+        grads = [k.reshape(vec[at: at + n], (layer.n_out, layer.n_in))]
+        at += n
+        if layer.b is not None:
+            grads.append(vec[at: at + layer.n_out])
+            at += layer.n_out
+        out.append(tuple(grads))
+    return out
+
+
+def _flat(items):
+    for a in items:
+        if isinstance(a, (list, tuple)):
+            yield from _flat(a)
+        else:
+            yield a

@@ -1,0 +1,156 @@
+"""Layer and loss rules: one small table each, every rule registered under its definition.
+
+A layer rule knows its value and its two Jacobian blocks, A = ∂g/∂z (input) and
+B = ∂g/∂w (parameters), and multiplies by them using their structure: the A of an
+activation is diagonal, the B of a linear layer is I ⊗ zᵀ. All arithmetic goes through the
+`Kernel` `k`, which counts it.
+"""
+from __future__ import annotations
+
+LAYERS: dict = {}
+"""kind → layer class."""
+ACTIVATIONS: dict = {}
+"""activation name → layer class (a subset of LAYERS)."""
+LOSSES: dict = {}
+"""loss name → loss class."""
+
+
+def register(table, name):
+    def deco(cls):
+        cls.kind = name
+        table[name] = cls
+        return cls
+    return deco
+
+
+class Linear:
+    """g(z, W) = W z (+ b). A = W; B = I ⊗ zᵀ (| I with a bias); w = vec(Wᵀ) (rows of W)."""
+
+    def __init__(self, W, b=None):
+        self.W, self.b = W, b
+        self.n_out, self.n_in = (int(s) for s in W.shape)
+        self.params = (W,) if b is None else (W, b)
+        self.n_params = self.n_out * self.n_in + (0 if b is None else self.n_out)
+
+    def eval(self, k, z):
+        out = k.matmul(self.W, z)
+        if self.b is not None:
+            out = k.add(out, self.b)
+        return out, z  # the cache is the input z: B depends on it
+
+    def jac(self, k, cache):
+        return None  # A = W is already at hand
+
+    def A_mm(self, k, jc, M):
+        """A @ M; M None stands for the identity, so A itself (free)."""
+        return self.W if M is None else k.matmul(self.W, M)
+
+    def mm_A(self, k, jc, G):
+        """G @ A for a row vector or matrix G; None stands for the identity."""
+        return self.W if G is None else k.matmul(G, self.W)
+
+    def B_dense(self, k, cache):
+        """B materialised, n_out × n_params (forming it is free; it costs memory)."""
+        B = k.kron_eye(self.n_out, cache)
+        return B if self.b is None else k.hcat([B, k.eye(self.n_out)])
+
+    def BT(self, k, cache, p, dense=False):
+        """Bᵀp, one array per parameter: ∂f/∂W = p zᵀ (an outer product), ∂f/∂b = p.
+
+        With dense=True, B is materialised and multiplied as a plain matrix (same numbers,
+        n_out·n_in·(2·n_out − 1) operations instead of n_out·n_in).
+        """
+        if dense:
+            q = k.matmul(k.T(self.B_dense(k, cache)), p)
+            gW = k.reshape(q[: self.n_out * self.n_in], (self.n_out, self.n_in))
+            return (gW,) if self.b is None else (gW, q[self.n_out * self.n_in:])
+        gW = k.outer(p, cache)
+        return (gW,) if self.b is None else (gW, p)
+
+
+register(LAYERS, "linear")(Linear)
+
+
+class Activation:
+    """Elementwise σ: no parameters, A = diag(σ'(z)) used as a diagonal, never formed."""
+
+    n_params = 0
+    params = ()
+
+    def __init__(self, n):
+        self.n_in = self.n_out = int(n)
+
+    def eval(self, k, z):
+        out = k.func(self.fn, z)
+        return out, (z, out)
+
+    def A_mm(self, k, s, M):
+        return k.diag(s) if M is None else k.rowscale(s, M)
+
+    def mm_A(self, k, s, G):
+        return k.diag(s) if G is None else k.colscale(G, s)
+
+
+@register(ACTIVATIONS, "relu")
+class ReLU(Activation):
+    fn = "relu"
+
+    def jac(self, k, cache):
+        z, _ = cache
+        return k.func("step", z)  # σ'(z) = [z > 0]
+
+
+@register(ACTIVATIONS, "sigmoid")
+class Sigmoid(Activation):
+    fn = "sigmoid"
+
+    def jac(self, k, cache):
+        _, s = cache
+        return k.mul(s, k.sub(1.0, s))  # σ' = σ(1 − σ), from the stored output
+
+
+@register(ACTIVATIONS, "tanh")
+class Tanh(Activation):
+    fn = "tanh"
+
+    def jac(self, k, cache):
+        _, t = cache
+        return k.sub(1.0, k.mul(t, t))  # tanh' = 1 − tanh²
+
+
+LAYERS.update(ACTIVATIONS)
+
+
+@register(LOSSES, "squared")
+class Squared:
+    """ℓ(ŷ) = ½‖y − ŷ‖²,  ∇ℓ = ŷ − y."""
+
+    def __init__(self, y):
+        self.y = y
+
+    def value_and_grad(self, k, yhat):
+        with k.phase("loss_grad"):
+            r = k.sub(yhat, self.y)
+        with k.phase("eval"):
+            f = k.mul(0.5, k.matmul(r, r))
+        return f, r
+
+
+@register(LOSSES, "softmax_ce")
+class SoftmaxCE:
+    """ℓ(ŷ) = −Σ_j y_j log softmax(ŷ)_j,  ∇ℓ = softmax(ŷ)·Σy − y (= softmax(ŷ) − y for a distribution y)."""
+
+    def __init__(self, y):
+        self.y = y
+
+    def value_and_grad(self, k, yhat):
+        with k.phase("eval"):
+            s = k.sub(yhat, k.max(yhat))          # shift by the max: exp never overflows
+            e = k.func("exp", s)
+            S = k.sum(e)
+            logS = k.func("log", S)
+            ysum = k.sum(self.y)
+            f = k.sub(k.mul(logS, ysum), k.matmul(self.y, s))
+        with k.phase("loss_grad"):
+            g = k.sub(k.mul(k.div(e, S), ysum), self.y)
+        return f, g

@@ -1,0 +1,147 @@
+"""Closed-form operation counts of the derivative chain (SPEC §2–§4), exact Python ints.
+
+Uniform chains (n_1 = … = n_L = m) have the textbook's closed forms; `*_widths` functions
+take any widths [d, n_1, …, n_L, K] and sum the products layer by layer (they are written
+from the mathematics, not from the engines, so the tests can hold one against the other).
+Every function returns an `Ops` (mults, adds; total = mults + adds).
+"""
+from __future__ import annotations
+
+from .errors import check, choose
+from .ops import Ops, product_ops
+
+MODES = ("forward", "reverse")
+
+
+def _uniform(L, m, d, K):
+    for name, v in (("L", L), ("m", m), ("d", d), ("K", K)):
+        check(isinstance(v, int) and not isinstance(v, bool), f"{name} must be an int, got {v!r}")
+    check(L >= 0, f"L must be at least 0, got {L}")
+    check(min(m, d, K) >= 1, f"widths must be at least 1, got m={m}, d={d}, K={K}")
+    return [d] + [m] * L + [K]
+
+
+def _mode(mode):
+    return choose("mode", mode, {m: m for m in MODES})
+
+
+def _sum(products):
+    total = Ops()
+    for n, m, l in products:
+        total = total + product_ops(n, m, l)
+    return total
+
+
+def _ops(mults, adds):
+    return Ops(mults=mults, adds=adds)
+
+
+# -- §2: gradient with respect to x --------------------------------------------------
+def gradient_ops(mode, L, m, d, K) -> Ops:
+    """∇_x f for a uniform linear chain (SPEC §2):
+    forward (L−1)·m(2m−1)·d + K(2m−1)·d + (2K−1)·d, reverse (2K−1)·m + (L−1)(2m−1)·m + (2m−1)·d;
+    both (2K−1)·d when L = 0."""
+    _uniform(L, m, d, K)
+    if L == 0:
+        return _ops(K * d, (K - 1) * d)
+    if _mode(mode) == "forward":
+        return _ops((L - 1) * m * m * d + K * m * d + K * d,
+                    (L - 1) * m * (m - 1) * d + K * (m - 1) * d + (K - 1) * d)
+    return _ops(K * m + (L - 1) * m * m + m * d,
+                (K - 1) * m + (L - 1) * (m - 1) * m + (m - 1) * d)
+
+
+def gradient_ops_widths(mode, widths, activation=False) -> Ops:
+    """∇_x f for any widths; with activation, a diagonal after every linear layer but the
+    last adds one multiplication per entry it scales."""
+    n, L, d = list(widths), len(widths) - 2, widths[0]
+    if _mode(mode) == "forward":  # F_0 = A_0 free, then (n_{i+1} × n_i)(n_i × d), then J_ℓ F_L
+        prods = [(n[i + 1], n[i], d) for i in range(1, L + 1)] + [(1, n[-1], d)]
+        diag = sum(n[i + 1] * d for i in range(L))
+    else:  # G_{L+1} = J_ℓ, then (1 × n_{i+1})(n_{i+1} × n_i) for i = L..0
+        prods = [(1, n[i + 1], n[i]) for i in range(L + 1)]
+        diag = sum(n[i + 1] for i in range(L))
+    return _sum(prods) + Ops(mults=diag if activation else 0)
+
+
+# -- §3: gradient with respect to the parameters ---------------------------------------
+def params_ops(mode, L, m, d, K, dense_B=False) -> Ops:
+    """∇_w f for a uniform linear chain without biases (SPEC §3).
+
+    forward (fundamental recursion): with R_i = r_0 + … + r_i parameter columns
+    (r_0 = md, r_i = m², r_L = Km), Σ_{i=1..L} n_{i+1}(2n_i − 1)·R_{i−1} + (2K−1)·R_L, i.e.
+    m(2m−1)[(L−1)md + m²(L−1)(L−2)/2] + K(2m−1)[md + (L−1)m²] + (2K−1)[md + (L−1)m² + Km];
+    L = 0: (2K−1)·Kd.
+    reverse, structured B (q_i = p_{i+1} z_iᵀ): md + (L−1)m² + Km outer-product multiplications
+    plus p_i = W_iᵀp_{i+1} for i = L..1: (2K−1)m + (L−1)(2m−1)m; L = 0: Kd.
+    reverse, dense B (q_i = B_iᵀ p_{i+1} with B_i = I ⊗ z_iᵀ materialised):
+    md(2m−1) + (L−1)m²(2m−1) + Km(2K−1) plus the same p_i terms; L = 0: Kd(2K−1).
+    """
+    _uniform(L, m, d, K)
+    if _mode(mode) == "forward":
+        if L == 0:
+            return _ops(K * d * K, K * d * (K - 1))
+        S = (L - 1) * m * d + m * m * (L - 1) * (L - 2) // 2   # Σ_{i=1..L−1} R_{i−1}
+        R = m * d + (L - 1) * m * m                              # R_{L−1}
+        RL = R + K * m                                           # R_L
+        return _ops(m * m * S + K * m * R + K * RL,
+                    m * (m - 1) * S + K * (m - 1) * R + (K - 1) * RL)
+    if L == 0:
+        return _ops(K * d * K, K * d * (K - 1)) if dense_B else _ops(K * d, 0)
+    p = _ops(K * m + (L - 1) * m * m, (K - 1) * m + (L - 1) * (m - 1) * m)
+    if dense_B:
+        q = _ops(m * d * m + (L - 1) * m * m * m + K * m * K,
+                 m * d * (m - 1) + (L - 1) * m * m * (m - 1) + K * m * (K - 1))
+    else:
+        q = _ops(m * d + (L - 1) * m * m + K * m, 0)
+    return p + q
+
+
+def params_ops_widths(mode, widths, dense_B=False, bias=False, activation=False) -> Ops:
+    """∇_w f for any widths, with optional biases (r_i = n_{i+1}n_i + n_{i+1}) and activations."""
+    n, L = list(widths), len(widths) - 2
+    r = [n[i + 1] * n[i] + (n[i + 1] if bias else 0) for i in range(L + 1)]
+    R = [sum(r[: i + 1]) for i in range(L + 1)]
+    if _mode(mode) == "forward":
+        prods = [(n[i + 1], n[i], R[i - 1]) for i in range(1, L + 1)] + [(R[L], n[-1], 1)]
+        diag = sum(n[i + 1] * R[i] for i in range(L))  # diag(σ') · J_{O_i}
+        return _sum(prods) + Ops(mults=diag if activation else 0)
+    prods = [(1, n[i + 1], n[i]) for i in range(1, L + 1)]          # p_i, i = L..1
+    if dense_B:
+        prods += [(r[i], n[i + 1], 1) for i in range(L + 1)]         # B_iᵀ p_{i+1}
+        q = Ops()
+    else:
+        q = Ops(mults=sum(n[i + 1] * n[i] for i in range(L + 1)))   # p_{i+1} z_iᵀ
+    diag = sum(n[i + 1] for i in range(L))
+    return _sum(prods) + q + Ops(mults=diag if activation else 0)
+
+
+# -- §4: the full Jacobian of h ------------------------------------------------------
+def jacobian_ops(mode, L, m, d, K) -> Ops:
+    """The K × d Jacobian of h for a uniform linear chain (SPEC §4): forward
+    (L−1)m(2m−1)d + K(2m−1)d, reverse (L−1)K(2m−1)m + K(2m−1)d; 0 when L = 0 (it is W_0)."""
+    _uniform(L, m, d, K)
+    if L == 0:
+        return Ops()
+    if _mode(mode) == "forward":
+        return _ops((L - 1) * m * m * d + K * m * d, (L - 1) * m * (m - 1) * d + K * (m - 1) * d)
+    return _ops((L - 1) * K * m * m + K * m * d, (L - 1) * K * (m - 1) * m + K * (m - 1) * d)
+
+
+def jacobian_ops_widths(mode, widths, activation=False) -> Ops:
+    """The Jacobian of h for any widths (the first product of each direction is free)."""
+    n, L, d, K = list(widths), len(widths) - 2, widths[0], widths[-1]
+    if _mode(mode) == "forward":
+        prods = [(n[i + 1], n[i], d) for i in range(1, L + 1)]
+        diag = sum(n[i + 1] * d for i in range(L))
+    else:
+        prods = [(K, n[i + 1], n[i]) for i in range(L)]
+        diag = sum(K * n[i + 1] for i in range(L))
+    return _sum(prods) + Ops(mults=diag if activation else 0)
+
+
+def ops_for(target, mode, L, m, d, K, dense_B=False) -> Ops:
+    """Dispatch on target: "gradient", "params" or "jacobian"."""
+    fn = choose("target", target, {"gradient": gradient_ops, "params": params_ops,
+                                   "jacobian": jacobian_ops})
+    return fn(mode, L, m, d, K, dense_B=dense_B) if target == "params" else fn(mode, L, m, d, K)

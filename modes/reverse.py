@@ -1,0 +1,47 @@
+"""Reverse mode: chain row vectors left to right.
+
+    input:    G_{L+1} = J_ℓ(ŷ);  G_i = G_{i+1} A_i;  ∇f(x)ᵀ = G_1 A_0
+    params:   p_{L+1} = ∇ℓ(ŷ);  q_i = B_iᵀ p_{i+1};  p_i = A_iᵀ p_{i+1}  (p_0 never formed)
+    jacobian: G = I_K (free), G ← G A_i for i = L..0: K × d
+"""
+from __future__ import annotations
+
+from .engine import check_wrt, finish, start
+
+name = "reverse"
+
+
+def _chain_back(chain, k, t, G):
+    """G A_L ⋯ A_0; G None stands for the identity (G A_L = A_L costs nothing)."""
+    with k.phase("chain"):
+        for layer, jc in zip(reversed(chain.layers), reversed(t.jacs)):
+            G = layer.mm_A(k, jc, G)
+    return G
+
+
+def gradient(chain, x, wrt="input", dense_B=False):
+    """∇f at x with respect to the input (wrt="input") or to every layer's parameters
+    (wrt="params", by backpropagation). dense_B=True materialises each B_i and multiplies
+    by it as a dense matrix: the same numbers at a far larger count."""
+    check_wrt(wrt)
+    k, t = start(chain, x)
+    if wrt == "input":
+        return finish(name, "gradient", k, t.value, grad=_chain_back(chain, k, t, t.loss_grad))
+    layers = chain.layers
+    # p is needed below layer i only while some layer below still has parameters.
+    needs_p = [any(l.n_params for l in layers[:i]) for i in range(len(layers))]
+    grads, p = [], t.loss_grad
+    with k.phase("chain"):
+        for i in reversed(range(len(layers))):
+            layer = layers[i]
+            if layer.n_params:
+                grads.append(layer.BT(k, t.caches[i], p, dense=dense_B))
+            if needs_p[i]:
+                p = layer.mm_A(k, t.jacs[i], p)  # p_i = A_iᵀ p_{i+1}, as the row p_{i+1}ᵀ A_i
+    return finish(name, "params", k, t.value, grad=grads[::-1])
+
+
+def jacobian(chain, x):
+    """The K × d Jacobian of h at x, one row-vector chain for all K rows at once."""
+    k, t = start(chain, x, with_loss=False)
+    return finish(name, "jacobian", k, t.yhat, jac=_chain_back(chain, k, t, None))

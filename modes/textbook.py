@@ -1,0 +1,73 @@
+"""SPEC §5 reproduced: the textbook's example computed by the engines, beside its numbers."""
+from __future__ import annotations
+
+from . import forward, reverse
+from .chain import Chain
+
+X = [1, 0, -1]
+Y = [0, 1]
+W0 = [[0, 1, -1], [2, 0, 1]]
+W1 = [[-1, 0], [2, -1]]
+
+# The textbook's values (SPEC §5), written out as printed there.
+EXPECTED = {
+    "z1": [1, 1],
+    "z2": [-1, 1],
+    "f": 0.5,
+    "F0": [[0, 1, -1], [2, 0, 1]],
+    "F1": [[0, -1, 1], [-2, 2, -3]],
+    "G2": [-1, 0],
+    "G1": [1, 0],
+    "grad_forward": [0, 1, -1],
+    "grad_reverse": [0, 1, -1],
+    "dW0": [[1, 0, -1], [0, 0, 0]],
+    "dW1": [[-1, -1], [0, 0]],
+    "q0": [1, 0, -1, 0, 0, 0],
+    "q1": [-1, -1, 0, 0],
+    "ops_forward": 27,
+    "ops_reverse": 15,
+}
+
+
+def compute(backend="numpy", device="cpu", dtype="float64") -> dict:
+    """Every §5 quantity, from the engines and the chain's own trace."""
+    from .engine import start
+
+    chain = Chain.from_matrices([W0, W1], Y, backend=backend, device=device, dtype=dtype)
+    b = chain.backend
+    k, t = start(chain, X)
+    lin0, lin1 = chain.layers
+    F0 = lin0.A_mm(k, None, None)             # F_0 = A_0 = W_0
+    F1 = lin1.A_mm(k, None, F0)               # F_1 = A_1 F_0
+    G2 = t.loss_grad                          # G_2 = J_ℓ(ŷ) = (ŷ − y)ᵀ
+    G1 = lin1.mm_A(k, None, G2)               # G_1 = G_2 A_1
+    fw, rv = forward.gradient(chain, X), reverse.gradient(chain, X)
+    pf, pr = forward.gradient(chain, X, wrt="params"), reverse.gradient(chain, X, wrt="params")
+    dW0, dW1 = pr.grad[0][0], pr.grad[1][0]
+    out = {
+        "z1": t.caches[1], "z2": t.yhat, "f": fw.value, "F0": F0, "F1": F1, "G2": G2,
+        "G1": G1, "grad_forward": fw.grad, "grad_reverse": rv.grad, "dW0": dW0, "dW1": dW1,
+        "q0": b.reshape(dW0, (-1,)), "q1": b.reshape(dW1, (-1,)),
+        "ops_forward": fw.ops.total, "ops_reverse": rv.ops.total,
+    }
+    listed = {k_: (v if isinstance(v, int) else b.to_numpy(v).tolist()) for k_, v in out.items()}
+    # Forward accumulation must agree with backprop on every parameter gradient.
+    listed["params_agree"] = all(
+        b.to_numpy(a).tolist() == b.to_numpy(c).tolist()
+        for ga, gc in zip(pf.grad, pr.grad) for a, c in zip(ga, gc))
+    return listed
+
+
+def compare(computed: dict) -> list:
+    """[(name, computed, expected, equal)] for every §5 number; exact equality (the inputs
+    are small integers, so float64 arithmetic is exact here)."""
+    rows = [(name, computed[name], exp, _as_float(computed[name]) == _as_float(exp))
+            for name, exp in EXPECTED.items()]
+    rows.append(("params_agree", computed["params_agree"], True, computed["params_agree"] is True))
+    return rows
+
+
+def _as_float(v):
+    if isinstance(v, list):
+        return [_as_float(u) for u in v]
+    return float(v)
