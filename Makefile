@@ -22,3 +22,26 @@ textbook: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# The main job: the default preset, then the report (plots/latest/REPORT.md).
+bench: $(STAMP)
+	$(PY) -m bench sweep --preset default
+	$(PY) -m bench report
+
+sweep: $(STAMP)
+	$(PY) -m bench sweep $(ARGS)
+
+report: $(STAMP)
+	$(PY) -m bench report $(ARGS)
+
+# CI gate on forward/reverse timing ratios and exact counts (results/baseline.json).
+regress: $(STAMP)
+	$(PY) -m bench regress $(ARGS)
+
+# Re-record the gate's baseline on purpose: nothing else writes results/baseline.json.
+baseline: $(STAMP)
+	$(PY) -m bench baseline $(ARGS)
+
+# pytest-benchmark's own absolute-time comparison, as information (not the gate).
+bench-compare: $(STAMP)
+	$(PY) -m pytest bench/ --benchmark-only --benchmark-warmup=on --benchmark-autosave --benchmark-compare $(ARGS)

@@ -1,0 +1,156 @@
+"""A benchmark point and the callables that time it, shared by the sweep and the gate.
+
+A point is data: backend, device, dtype, threads, target, L, m, d, K. `prepare` builds the
+chain and input outside any timed region and returns one zero-argument callable per mode,
+which does exactly one engine call and waits for the device (CUDA is asynchronous).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from modes import MODES, Chain, FwdrevError, predict
+
+TARGETS = ("gradient", "params", "jacobian")
+
+
+@dataclass(frozen=True)
+class Point:
+    backend: str = "numpy"
+    device: str = "cpu"
+    dtype: str = "float64"
+    threads: int = 1
+    target: str = "gradient"
+    L: int = 1
+    m: int = 16
+    d: int = 16
+    K: int = 1
+
+    @property
+    def widths(self):
+        return [self.d] + [self.m] * self.L + [self.K]
+
+    def key(self) -> str:
+        """A stable identifier, used to skip points already done and to name gate points."""
+        return "/".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d) -> "Point":
+        names = {f.name: f.type for f in fields(cls)}
+        unknown = set(d) - set(names)
+        if unknown:
+            raise FwdrevError(f"unknown point field(s): {', '.join(sorted(unknown))}")
+        kw = {k: (int(v) if names[k] in ("int", int) else str(v)) for k, v in d.items()}
+        return cls(**kw)
+
+
+def set_threads(n: int) -> dict:
+    """Pin numpy's BLAS (threadpoolctl) and torch's intra-op pool to n threads; return what
+    is now in force. Both pools above one thread in one process were seen to make a GEMV
+    swing from 0.06 ms to 8 ms, so the count is set, never inherited."""
+    import torch
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    threadpool_limits(limits=int(n))
+    torch.set_num_threads(int(n))
+    blas = sorted({(i.get("internal_api"), i.get("num_threads")) for i in threadpool_info()})
+    return {"threads": int(n), "torch_threads": torch.get_num_threads(),
+            "pools": [f"{api}:{k}" for api, k in blas]}
+
+
+def chain_for(point: Point, seed=0) -> Chain:
+    loss = "squared"
+    return Chain.random(point.widths, loss=loss, backend=point.backend, device=point.device,
+                        dtype=point.dtype, seed=seed)
+
+
+def call_for(mode: str, point: Point):
+    """The engine call that `point.target` names, as f(chain, x) -> Result."""
+    engine = MODES[mode]
+    if point.target == "gradient":
+        return lambda chain, x: engine.gradient(chain, x)
+    if point.target == "params":
+        return lambda chain, x: engine.gradient(chain, x, wrt="params")
+    if point.target == "jacobian":
+        return engine.jacobian
+    raise FwdrevError(f"unknown target {point.target!r} (known: {', '.join(TARGETS)})")
+
+
+def prepare(point: Point, modes=("forward", "reverse"), seed=0, repeat=None):
+    """{mode: zero-argument callable} for the point; inputs are built here, not in the call.
+
+    `repeat` ({mode: factor}) makes a mode do its work `factor` times over inside its call
+    (the gate's canary); a fractional factor adds one call on a smaller chain with about
+    that fraction of the work, so every call slows alike rather than every other call.
+    """
+    chain = chain_for(point, seed)
+    x = chain.random_x(seed + 1)
+    sync = chain.backend.synchronize
+    calls = {}
+    for mode in modes:
+        fn = call_for(mode, point)
+        factor = (repeat or {}).get(mode, 1.0)
+        calls[mode] = _timed(fn, chain, x, sync, factor, point, seed, mode)
+    return calls
+
+
+def _timed(fn, chain, x, sync, factor, point, seed, mode):
+    whole, frac = int(factor), factor - int(factor)
+    extra = None
+    if frac > 1e-9:
+        extra = _fraction_chain(point, frac, seed, mode)
+
+    def call():
+        res = None
+        for _ in range(max(whole, 1)):
+            res = fn(chain, x)
+        if extra is not None:
+            fn(extra[0], extra[1])
+        sync()
+        return res
+    return call
+
+
+def _fraction_chain(point, frac, seed, mode):
+    """The extra work of a fractional slowdown: the point's chain shrunk (fewer layers, a
+    smaller d) to the shape whose predicted count for this mode is nearest frac of the
+    point's own, so the slowed call does about `frac` more work every time."""
+    goal = frac * predicted_ops(point, mode).total
+    shapes = ((L, d) for L in range(point.L + 1) for d in range(1, point.d + 1))
+    L, d = min(shapes, key=lambda s: abs(
+        predict.ops_for(point.target, mode, s[0], point.m, s[1], point.K).total - goal))
+    c = chain_for(Point(**{**point.as_dict(), "L": L, "d": d}), seed)
+    return c, c.random_x(seed + 1)
+
+
+def to_numpy_list(chain, res):
+    """The answer of a Result as flat numpy arrays (gradient, params or Jacobian)."""
+    b = chain.backend
+    if res.jac is not None:
+        return [b.to_numpy(res.jac)]
+    if isinstance(res.grad, list):
+        return [b.to_numpy(a) for t in res.grad for a in t]
+    return [b.to_numpy(res.grad)]
+
+
+def relerr(a_list, b_list) -> float:
+    """max ‖a − b‖ / max(‖b‖, tiny) over the pieces of two answers."""
+    import numpy as np
+    worst = 0.0
+    for a, b in zip(a_list, b_list):
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        worst = max(worst, float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-300)))
+    return worst
+
+
+def predicted_ops(point: Point, mode: str):
+    """The closed-form derivative-chain count for a (uniform, linear) point."""
+    return predict.ops_for(point.target, mode, point.L, point.m, point.d, point.K)
+
+
+def agreement(point: Point, results: dict, chain) -> float:
+    """Relative error of every mode's answer against reverse mode's."""
+    ref = to_numpy_list(chain, results["reverse"])
+    return max((relerr(to_numpy_list(chain, r), ref) for r in results.values()), default=0.0)
