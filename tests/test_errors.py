@@ -1,0 +1,85 @@
+"""Bad input: a one-line FwdrevError (a ValueError) naming the problem, nothing returned."""
+import math
+
+import numpy as np
+import pytest
+
+from modes import MODES, Chain, FwdrevError, predict
+from modes.backends import get_backend
+
+W0, W1 = np.ones((2, 3)), np.ones((2, 2))
+
+
+def _raises(match, fn, *a, **kw):
+    with pytest.raises(FwdrevError, match=match) as e:
+        fn(*a, **kw)
+    assert isinstance(e.value, ValueError)
+    assert "\n" not in str(e.value)
+
+
+def test_mismatched_shapes():
+    _raises("W1 has 3 columns but W0 has 2 rows", Chain.from_matrices, [W0, np.ones((2, 3))], [0, 1])
+    _raises(r"y has shape \(3,\), expected \(2,\)", Chain.from_matrices, [W0, W1], [0, 1, 2])
+    _raises("W0 must be a matrix", Chain.from_matrices, [np.ones(3)], [0])
+    c = Chain.from_matrices([W0, W1], [0, 1])
+    _raises(r"x has shape \(4,\), expected \(3,\)", MODES["forward"].gradient, c, np.ones(4))
+    _raises(r"x has shape \(3, 1\)", MODES["reverse"].jacobian, c, np.ones((3, 1)))
+
+
+def test_widths_below_one():
+    _raises("every width must be at least 1", Chain.random, [3, 0, 2])
+    _raises("widths needs at least", Chain.random, [3])
+    _raises("widths must be a list of integers", Chain.random, ["a", 2])
+    _raises("empty dimension", Chain.from_matrices, [np.ones((0, 3))], [])
+    _raises("m=0", predict.gradient_ops, "forward", 1, 0, 3, 2)
+    _raises("L must be at least 0", predict.gradient_ops, "forward", -1, 2, 3, 2)
+
+
+@pytest.mark.parametrize("kw,what", [({"backend": "jax"}, "backend 'jax'"),
+                                     ({"loss": "hinge"}, "loss 'hinge'"),
+                                     ({"dtype": "float16"}, "dtype 'float16'"),
+                                     ({"activation": "gelu"}, "activation 'gelu'")])
+def test_unknown_names(kw, what):
+    _raises(f"unknown {what}", Chain.random, [3, 2, 2], **kw)
+
+
+def test_unknown_mode_and_wrt():
+    _raises("unknown mode 'sideways'", predict.gradient_ops, "sideways", 1, 2, 3, 2)
+    _raises("unknown target 'hessian'", predict.ops_for, "hessian", "forward", 1, 2, 3, 2)
+    c = Chain.from_matrices([W0, W1], [0, 1])
+    for mode in ("forward", "reverse"):
+        _raises("unknown wrt 'weights'", MODES[mode].gradient, c, np.ones(3), wrt="weights")
+
+
+def test_nan_in_weights_or_x():
+    bad = W0.copy()
+    bad[1, 2] = math.nan
+    _raises("W0 contains NaN", Chain.from_matrices, [bad, W1], [0, 1])
+    _raises("b1 contains NaN", Chain.from_matrices, [W0, W1], [0, 1], bs=[None, [0, math.nan]])
+    _raises("y contains NaN or inf", Chain.from_matrices, [W0, W1], [0, math.inf])
+    c = Chain.from_matrices([W0, W1], [0, 1], backend="torch")
+    for mode in ("forward", "reverse"):
+        _raises("x contains NaN", MODES[mode].gradient, c, [1.0, math.nan, 0.0])
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_non_finite_results_are_refused():
+    """A chain whose products overflow float32 raises rather than return inf."""
+    big = np.full((4, 4), 1e30)
+    c = Chain.from_matrices([big, big, np.ones((1, 4))], [0.0], dtype="float32")
+    for mode in ("forward", "reverse"):
+        _raises("not finite", MODES[mode].gradient, c, np.ones(4))
+
+
+def test_numpy_backend_has_no_cuda():
+    _raises("numpy backend runs on the CPU only", get_backend, "numpy", "cuda")
+
+
+@pytest.mark.skipif(__import__("modes").cuda_available(), reason="a GPU is present")
+def test_cuda_without_gpu_is_a_clear_error():
+    _raises("no CUDA GPU", Chain.random, [3, 2, 2], backend="torch", device="cuda")
+    _raises("no CUDA GPU", get_backend, "torch", "cuda")
+
+
+def test_unknown_device():
+    _raises("unknown device 'tpu'", get_backend, "torch", "tpu")
