@@ -1,0 +1,178 @@
+"""Reading a run back and the numbers the report shows: the lines through the grid, the
+fitted time exponents on them, and forward/reverse time ratios per point.
+
+Slopes are fitted only where the work dominates the fixed cost of a call: on points whose
+median time is at least FIT_FACTOR × the smallest median time of that mode on that
+configuration (the floor: Python dispatch, ≈ 0.1 ms per engine call on a CPU).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import store
+
+SIZE_AXES = ("L", "m", "d", "K")
+CONFIG = ("backend", "device", "dtype", "threads")
+FIT_FACTOR = 5.0
+"""A point enters a slope fit when its time is at least this many times the floor."""
+
+
+def load(run_dir) -> pd.DataFrame:
+    """points.csv as a typed DataFrame (numbers as numbers, booleans as booleans)."""
+    df = pd.read_csv(store.Path(run_dir) / "points.csv", keep_default_na=False,
+                     na_values=[""], dtype={"reason": str, "lines": str})
+    for c in ("ops_mults", "ops_adds", "ops_total", "ops_predicted", "time_median_s",
+              "time_iqr_s", "time_min_s", "rounds", "grad_relerr", "tol"):
+        df[c] = pd.to_numeric(df[c], errors="coerce")
+    df["ops_exact"] = df["ops_exact"].astype(str).eq("True")
+    df["reason"] = df["reason"].fillna("")
+    df["lines"] = df["lines"].fillna("")
+    df["config"] = df.apply(config_label, axis=1)
+    return df
+
+
+def config_label(row) -> str:
+    """backend/device/dtype/N thread(s), the label of a configuration."""
+    t = int(row["threads"])
+    return f"{row['backend']}/{row['device']}/{row['dtype']}/{t} thread{'s' if t > 1 else ''}"
+
+
+def floors(df) -> dict:
+    """{(config, mode): smallest median time}: the fixed cost of a call, per configuration."""
+    ok = df[df.status == "ok"]
+    return ok.groupby(["config", "mode"]).time_median_s.min().to_dict()
+
+
+# -- lines --------------------------------------------------------------------------------
+@dataclass
+class Line:
+    """Points of one configuration and target along one axis, the others fixed."""
+
+    config: str
+    target: str
+    axis: str            # L, m, d or K
+    tied: bool           # d = m along the line
+    fixed: dict
+    rows: pd.DataFrame = field(repr=False)
+
+    @property
+    def label(self) -> str:
+        """How the line is named in tables and titles: the axis and what is fixed."""
+        parts = (["d = m"] if self.tied else []) + [f"{k} = {v}" for k, v in self.fixed.items()]
+        return f"{self.axis} ({', '.join(parts)})"
+
+
+def find_lines(df) -> list:
+    """Every line of ≥3 sizes among the ok rows, found from the data (so a point on two of
+    the sweep's sub-grids, or on a command-line grid, counts once on each line it lies on):
+    one axis varying with the others fixed, and m varying with d = m."""
+    ok = df[df.status == "ok"]
+    out = []
+    for (config, target), g in ok.groupby(["config", "target"]):
+        for axis in SIZE_AXES:
+            others = [a for a in SIZE_AXES if a != axis]
+            for _, part in g.groupby(others):
+                out += _line(config, target, axis, False, part)
+        diagonal = g[g.m == g.d]
+        for _, part in diagonal.groupby(["L", "K"]):
+            out += _line(config, target, "m", True, part)
+    return out
+
+
+PANELS = (("m", True), ("m", False), ("d", False), ("L", False))
+"""The headline lines: time against m at d = m, m at fixed d, d at fixed m, and L."""
+
+
+def headline(lines, config, target="gradient") -> list:
+    """For one configuration, the longest line of each PANELS kind (ties: larger sizes)."""
+    out = []
+    for axis, tied in PANELS:
+        cands = [ln for ln in lines if (ln.config, ln.target, ln.axis, ln.tied)
+                 == (config, target, axis, tied)]
+        if cands:
+            out.append(max(cands, key=lambda ln: (ln.rows[axis].nunique(), ln.rows[axis].max())))
+    return out
+
+
+def _line(config, target, axis, tied, rows) -> list:
+    if rows[axis].nunique() < 3:
+        return []
+    skip = {axis, "d"} if tied else {axis}
+    fixed = {a: int(rows[a].iloc[0]) for a in SIZE_AXES if a not in skip}
+    return [Line(config, target, axis, tied, fixed, rows.sort_values(axis))]
+
+
+# -- fits ---------------------------------------------------------------------------------
+def weight_bytes(rows) -> pd.Series:
+    """Bytes of the weights W_0 … W_L of each row's chain (what a GEMV must stream)."""
+    L, m, d, K = (rows[a].astype(float) for a in SIZE_AXES)
+    elems = np.where(L >= 1, d * m + (L - 1) * m * m + m * K, d * K)
+    size = rows["dtype"].map({"float64": 8, "float32": 4}).fillna(8)
+    return pd.Series(elems * size, index=rows.index)
+
+
+def fit(line: Line, mode: str, floor: float, llc=None) -> dict:
+    """Slope of log time against log size for one mode on a line, on points above the
+    floor; with the slope the exact operation counts predict over the same points.
+
+    With the last-level cache size, also the slope over the points whose weights exceed
+    twice the cache ("beyond cache"): a memory-bound GEMV runs at cache speed below that
+    and at DRAM speed above, so a line across the boundary fits steeper than its counts.
+    """
+    r = line.rows[line.rows["mode"] == mode]
+    keep = r[r.time_median_s >= FIT_FACTOR * floor]
+    out = {"mode": mode, "n_fit": len(keep), "n": len(r), "keep": keep,
+           "slope": _slope(keep, line.axis, "time_median_s"),
+           "predicted": _slope(keep, line.axis, "ops_predicted"),
+           "slope_big": np.nan, "n_big": 0}
+    if llc:
+        big = keep[weight_bytes(keep) > 2 * llc]
+        out.update(slope_big=_slope(big, line.axis, "time_median_s"), n_big=len(big))
+    return out
+
+
+def _slope(rows, axis, column) -> float:
+    if rows[axis].nunique() < 2:
+        return np.nan
+    x = np.log(rows[axis].astype(float))
+    return float(np.polyfit(x, np.log(rows[column].astype(float)), 1)[0])
+
+
+def textbook_ops(mode, L, m, d):
+    """The textbook's leading terms (SPEC §2): forward 2Lm²d, reverse 2Lm² + 2md."""
+    L, m, d = (np.asarray(v, dtype=float) for v in (L, m, d))
+    return 2 * L * m * m * d if mode == "forward" else 2 * L * m * m + 2 * m * d
+
+
+def curve(line: Line, mode: str, xs):
+    """textbook_ops along the line, at sizes xs."""
+    v = {**line.fixed, line.axis: xs}
+    if line.tied:
+        v["d"] = xs
+    return textbook_ops(mode, v["L"], v["m"], v["d"])
+
+
+def scale_to(points_x, points_t, line, mode) -> float:
+    """The factor c of c·textbook_ops that best matches the times (least squares in logs)."""
+    f = curve(line, mode, np.asarray(points_x, dtype=float))
+    return float(np.exp(np.mean(np.log(np.asarray(points_t, dtype=float)) - np.log(f))))
+
+
+# -- ratios -------------------------------------------------------------------------------
+def ratios(df) -> pd.DataFrame:
+    """One row per point timed in both modes: time ratio forward/reverse and the
+    predicted operation ratio."""
+    ok = df[df.status == "ok"]
+    keys = ["point_key", "config", *CONFIG, "target", *SIZE_AXES]
+    f = ok[ok["mode"] == "forward"].set_index("point_key")
+    r = ok[ok["mode"] == "reverse"].set_index("point_key")
+    both = f.index.intersection(r.index)
+    out = f.loc[both, [k for k in keys if k != "point_key"]].copy()
+    out["time_ratio"] = f.loc[both, "time_median_s"] / r.loc[both, "time_median_s"]
+    out["ops_ratio"] = f.loc[both, "ops_predicted"] / r.loc[both, "ops_predicted"]
+    out["t_forward"] = f.loc[both, "time_median_s"]
+    out["t_reverse"] = r.loc[both, "time_median_s"]
+    return out.reset_index()

@@ -1,0 +1,111 @@
+"""What a result means nothing without: library versions, CPU and GPU, BLAS, thread
+settings, git commit, date and the command line — gathered once per sweep session."""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("numpy", "torch", "pandas", "matplotlib", "pytest", "pytest-benchmark",
+            "threadpoolctl", "tqdm")
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+              "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def utc_now() -> str:
+    """Now, in UTC, as 2026-01-31T12:00:00Z (sorts as text)."""
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def versions() -> dict:
+    """Python's and the benchmark's libraries' versions."""
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo on Linux, platform elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def llc_bytes():
+    """The CPU's last-level cache in bytes (Linux sysfs), or None where unknown."""
+    best = None
+    for idx in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            level = int((idx / "level").read_text())
+            size = (idx / "size").read_text().strip()
+        except (OSError, ValueError):
+            continue
+        n = int(size.rstrip("KMG")) * {"K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30}.get(size[-1], 1)
+        if best is None or level > best[0]:
+            best = (level, n)
+    return best[1] if best else None
+
+
+def gpu_name():
+    """The first CUDA GPU's name, or None without one."""
+    from modes import cuda_available
+    if not cuda_available():
+        return None
+    import torch
+    return torch.cuda.get_device_name(0)
+
+
+def blas() -> list:
+    """numpy's and torch's BLAS/OpenMP libraries as threadpoolctl sees them."""
+    from threadpoolctl import threadpool_info
+    keep = ("internal_api", "prebuilt_with", "version", "num_threads", "user_api", "filepath")
+    return [{k: i.get(k) for k in keep if k in i} for i in threadpool_info()]
+
+
+def git_commit(repo: Path) -> dict:
+    """The commit checked out in repo and whether tracked files differ from it."""
+    def git(*args):
+        r = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+        return r.stdout.strip() if r.returncode == 0 else None
+    commit = git("rev-parse", "HEAD")
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(dirty) if dirty is not None else None}
+
+
+def machine() -> dict:
+    """The machine, for titles and meta.json."""
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "llc_bytes": llc_bytes(),
+            "gpu": gpu_name(),
+            "platform": platform.platform(), "node": platform.node()}
+
+
+def machine_label(m: dict) -> str:
+    """A short one-line name of the machine for plot titles."""
+    text = f"{m.get('cpu') or 'unknown CPU'}, {m.get('cores')} cores"
+    return text + (f", {m['gpu']}" if m.get("gpu") else "")
+
+
+def gather(repo: Path, threads: dict) -> dict:
+    """Everything about this session's environment, for meta.json."""
+    return {
+        "date": utc_now(),
+        "machine": machine(),
+        "versions": versions(),
+        "blas": blas(),
+        "threads": threads,
+        "thread_env": {k: os.environ.get(k) for k in THREAD_ENV},
+        "git": git_commit(repo),
+        "command": " ".join([Path(sys.executable).name] + sys.argv),
+    }

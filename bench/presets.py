@@ -1,0 +1,119 @@
+"""Named sweeps, as data: each preset is a list of sub-grids (one per line of the plots)
+plus its timing settings and guards.
+
+A sub-grid is a dict of axis → list of values; axes it leaves out take `AXIS_DEFAULTS`.
+The grid of a preset is the union of its sub-grids' Cartesian products (a point listed
+twice is timed once). Two special values:
+
+- ``"d": ["m"]`` ties d to m (the d = m line, where forward mode costs ≈ 2Lm³);
+- ``"device": ["auto"]`` is the CPU, plus CUDA where a GPU is present.
+
+Each sub-grid is a straight line through the shape space, so the report can fit a slope
+on it: time against m at d = m (forward ≈ m³, reverse ≈ m²), against m at fixed d, against
+d at fixed m, against L, and the Jacobian's K (and d) lines for the d ≈ K crossover.
+"""
+from __future__ import annotations
+
+AXES = ("L", "m", "d", "K", "mode", "backend", "device", "dtype", "target", "threads")
+"""Every axis of the grid, in the order they are shown."""
+
+INT_AXES = ("L", "m", "d", "K", "threads")
+
+AXIS_DEFAULTS = {
+    "L": [2], "m": [64], "d": [64], "K": [1],
+    "mode": ["forward", "reverse"], "backend": ["numpy"], "device": ["cpu"],
+    "dtype": ["float64"], "target": ["gradient"], "threads": [1],
+}
+"""What an axis is when neither the sub-grid nor the command line names it. One thread
+per pool: more threads is an explicit axis, never inherited from the machine."""
+
+TIMING_DEFAULTS = {"max_time": 0.25, "min_rounds": 5, "warmup_iterations": 3}
+"""pytest-benchmark settings: seconds of rounds per benchmark, at least min_rounds rounds,
+and a warm-up of a few calls (pytest-benchmark does none on CPython unless told)."""
+
+GUARD_DEFAULTS = {"mem_budget_gb": 4.0, "max_point_s": 30.0, "tol": None}
+"""A point is skipped when its estimated memory exceeds mem_budget_gb or its estimated
+wall time (both modes, every round) exceeds max_point_s. tol None: by dtype."""
+
+
+def _line(**axes):
+    return axes
+
+
+PRESETS = {
+    # Smoke and CI: a few points on every line, about half a minute.
+    "quick": {
+        "about": "smoke test: a few points per line (about 30 s)",
+        "timing": {"max_time": 0.05, "min_rounds": 3, "warmup_iterations": 2},
+        "guards": {"mem_budget_gb": 1.0, "max_point_s": 10.0},
+        "grids": [
+            _line(name="m (d = m)", m=[16, 64, 256, 512, 1024, 2048], d=["m"]),
+            _line(name="m (d = 16)", m=[256, 1024, 2048, 4096], d=[16]),
+            _line(name="d (m = 256)", m=[256], d=[16, 256, 1024, 4096]),
+            _line(name="L (m = d = 256)", m=[256], d=[256], L=[1, 2, 4, 8]),
+            _line(name="params m (d = m)", target=["params"], m=[8, 16, 32, 64], d=["m"]),
+            _line(name="jacobian K (m = d = 256)", target=["jacobian"], m=[256], d=[256],
+                  K=[4, 64, 1024]),
+            _line(name="torch m (d = m)", backend=["torch"], device=["auto"], m=[64, 256, 1024],
+                  d=["m"]),
+        ],
+    },
+    # What `make bench` runs: wide enough for the slopes and the crossover, under 10 min.
+    "default": {
+        "about": "make bench: every line wide enough for slopes and the d ≈ K crossover",
+        "timing": {"max_time": 0.5, "min_rounds": 5, "warmup_iterations": 3},
+        "guards": {"mem_budget_gb": 4.0, "max_point_s": 90.0},
+        "grids": [
+            # Up to m = 4096 so reverse mode has points past the cache (its slope 2 needs it);
+            # forward costs ≈ 4 s a call there, the one point that needs the 90 s cap.
+            _line(name="m (d = m)", m=[16, 32, 64, 128, 256, 512, 1024, 2048, 3072, 4096],
+                  d=["m"]),
+            # Reverse mode is memory-bound: its m² slope shows once W no longer fits in cache.
+            _line(name="m (d = 16)", m=[64, 128, 256, 512, 1024, 2048, 4096, 8192], d=[16]),
+            _line(name="d (m = 256)", m=[256],
+                  d=[16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384]),
+            _line(name="L (m = d = 256)", m=[256], d=[256], L=[1, 2, 4, 8, 16, 32]),
+            _line(name="heatmap m × d", m=[16, 64, 256, 1024], d=[16, 64, 256, 1024]),
+            # Forward accumulation of the parameter gradient costs ≈ m⁴ at d = m: kept small.
+            _line(name="params m (d = m)", target=["params"], m=[8, 16, 32, 64, 128], d=["m"]),
+            _line(name="jacobian K (m = d = 256)", target=["jacobian"], m=[256], d=[256],
+                  K=[1, 4, 16, 64, 256, 1024, 4096]),
+            _line(name="jacobian d (m = 256, K = 64)", target=["jacobian"], m=[256], K=[64],
+                  d=[4, 16, 64, 256, 1024, 4096]),
+            _line(name="torch m (d = m)", backend=["torch"], device=["auto"],
+                  m=[16, 64, 256, 512, 1024, 2048], d=["m"]),
+            _line(name="2 threads m (d = m)", threads=[2], m=[256, 512, 1024, 2048, 3072],
+                  d=["m"]),
+        ],
+    },
+    # Hours are fine: both backends and dtypes, 1 and 2 threads, larger sizes, longer rounds.
+    "full": {
+        "about": "everything: both backends and dtypes, 1–2 threads, larger sizes (hours)",
+        "timing": {"max_time": 1.0, "min_rounds": 10, "warmup_iterations": 5},
+        "guards": {"mem_budget_gb": 16.0, "max_point_s": 600.0},
+        "grids": [
+            _line(name="m (d = m)", backend=["numpy", "torch"], device=["auto"],
+                  dtype=["float64", "float32"], threads=[1, 2],
+                  m=[16, 32, 64, 128, 256, 512, 1024, 2048, 4096], d=["m"]),
+            _line(name="m (d = 16)", backend=["numpy", "torch"], device=["auto"],
+                  dtype=["float64", "float32"], m=[64, 128, 256, 512, 1024, 2048, 4096, 8192],
+                  d=[16]),
+            _line(name="d (m = 256)", backend=["numpy", "torch"], device=["auto"],
+                  m=[256], d=[16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384]),
+            _line(name="L (m = d = 256)", backend=["numpy", "torch"], device=["auto"],
+                  m=[256], d=[256], L=[0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]),
+            _line(name="heatmap m × d", backend=["numpy", "torch"], device=["auto"],
+                  m=[16, 32, 64, 128, 256, 512, 1024, 2048],
+                  d=[16, 32, 64, 128, 256, 512, 1024, 2048]),
+            _line(name="params m (d = m)", target=["params"], backend=["numpy", "torch"],
+                  device=["auto"], L=[2, 3], m=[8, 16, 32, 64, 128, 192, 256], d=["m"]),
+            _line(name="jacobian K (m = d = 256)", target=["jacobian"], backend=["numpy", "torch"],
+                  device=["auto"], m=[256], d=[256], K=[1, 2, 4, 8, 16, 32, 64, 128, 256, 512,
+                                                       1024, 2048, 4096, 8192]),
+            _line(name="jacobian d (m = 256, K = 64)", target=["jacobian"],
+                  backend=["numpy", "torch"], device=["auto"], m=[256], K=[64],
+                  d=[1, 4, 16, 64, 256, 1024, 4096, 16384]),
+        ],
+    },
+}
+"""name → {about, timing, guards, grids}. Edit here to change what a preset sweeps."""

@@ -1,0 +1,10 @@
+"""One benchmark per (point, mode): check that the modes agree, then time one engine call.
+
+The cases come from bench/conftest.py (a sweep's plan, or a preset by hand); the work is
+in bench.timing.run_case.
+"""
+from bench.timing import run_case
+
+
+def test_point(benchmark, fwdrev_case, fwdrev_out):
+    run_case(benchmark, fwdrev_case, fwdrev_out)

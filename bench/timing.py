@@ -1,0 +1,242 @@
+"""The measuring harness: pytest-benchmark, driven over a plan of (point, mode) cases.
+
+The sweep writes the plan to a JSON file and runs `pytest bench/test_points.py` in a child
+process with pytest-benchmark's options (warm-up on, max-time, min-rounds, --benchmark-json).
+Each test checks its point (both modes must agree), times one mode with `benchmark(call)`
+— one engine call per round, inputs built beforehand, the device synchronised inside the
+call — and writes its row to points.csv at once, atomically. Run by hand,
+`pytest bench/ --benchmark-…` times the quick preset the same way without writing rows.
+
+A child process rather than `pytest.main` in-process, because a sweep may itself run
+under pytest (the tests do), and one pytest session per process is what pytest supports.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+from . import guards, store
+from .meta import utc_now
+from .points import Point, agreement, predicted_ops, prepare, set_threads
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+TOL = {"float64": 1e-8, "float32": 1e-3}
+"""Default agreement tolerance (relative error of forward against reverse) per dtype."""
+
+
+# -- the plan: which cases run, which are skipped and why --------------------------------
+def plan(expanded, done, limits: dict, timing: dict, run_id: str):
+    """Split the grid into cases to run and rows to record as skipped.
+
+    expanded: [(Point, modes, lines)]; done: {(key, mode)} already measured.
+    Returns (cases, skipped_rows); a case is a JSON-able dict the child understands.
+    """
+    cases, skipped = [], []
+    for point, modes, lines in expanded:
+        todo = [m for m in modes if (point.key(), m) not in done]
+        if not todo:
+            continue
+        reason = guards.skip_reason(point, modes, limits, timing)
+        est = guards.point_seconds(point, todo, timing)
+        tol = limits.get("tol") or TOL.get(point.dtype, 1e-8)
+        for mode in todo:
+            row = base_row(run_id, point, mode, lines, tol)
+            row["time_estimate_s"] = guards.call_seconds(point, mode)
+            if reason:
+                skipped.append({**row, "status": "skipped", "reason": reason})
+            else:
+                cases.append({"point": point.as_dict(), "mode": mode, "lines": lines,
+                              "tol": tol, "run_id": run_id, "est_s": est[mode],
+                              "mem": row["mem_estimate_bytes"]})
+    return cases, skipped
+
+
+def base_row(run_id, point: Point, mode, lines, tol) -> dict:
+    """The columns of a row known before anything runs."""
+    return {"run_id": run_id, "point_key": point.key(), **point.as_dict(), "mode": mode,
+            "ops_predicted": predicted_ops(point, mode).total, "tol": tol, "lines": lines,
+            "mem_estimate_bytes": guards.memory_bytes(point), "reason": "",
+            "finished_utc": utc_now()}
+
+
+def case_id(case) -> str:
+    """A readable pytest id: target-backend-device-dtype-tN-L-m-d-K-mode."""
+    p = case["point"]
+    return (f"{p['target']}-{p['backend']}-{p['device']}-{p['dtype']}-t{p['threads']}"
+            f"-L{p['L']}-m{p['m']}-d{p['d']}-K{p['K']}-{case['mode']}")
+
+
+# -- in the child: one test per case ------------------------------------------------------
+_STATE = {"key": None, "point": None}
+_THREADS = {"n": None, "pools": None}
+
+
+def _threads(n: int) -> str:
+    """Set the pools to n threads (only when that changes); the pools now in force."""
+    if _THREADS["n"] != n:
+        info = set_threads(n)
+        _THREADS.update(n=n, pools=f"torch:{info['torch_threads']} " + " ".join(info["pools"]))
+    return _THREADS["pools"]
+
+
+def _checked(point: Point) -> SimpleNamespace:
+    """The point's callables and its agreement check, built once for all its modes.
+
+    Both modes run once, untimed: their answers are compared (relative error against
+    reverse mode) and their counted operations kept for the rows.
+    """
+    if _STATE["key"] == point.key():
+        return _STATE["point"]
+    _STATE.update(key=None, point=None)  # free the previous point's arrays first
+    st = SimpleNamespace(calls=None, relerr=float("nan"), ops={}, error=None)
+    try:
+        st.calls = prepare(point)
+        results = {m: st.calls[m]() for m in ("forward", "reverse")}
+        # agreement() only needs the chain's backend (to turn answers into numpy arrays).
+        holder = SimpleNamespace(backend=_backend(point))
+        st.relerr = agreement(point, results, holder)
+        st.ops = {m: r.ops for m, r in results.items()}
+    except (ValueError, MemoryError, RuntimeError) as e:  # FwdrevError is a ValueError
+        st.error = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    _STATE.update(key=point.key(), point=st)
+    return st
+
+
+def _backend(point):
+    from modes import get_backend
+    return get_backend(point.backend, point.device, point.dtype)
+
+
+def run_case(benchmark, case: dict, out_dir) -> None:
+    """Check, time and record one (point, mode). Used by bench/test_points.py."""
+    import pytest
+    point, mode = Point.from_dict(case["point"]), case["mode"]
+    benchmark.group = point.key()
+    benchmark.extra_info.update({**point.as_dict(), "mode": mode, "lines": case.get("lines")})
+    pools = _threads(point.threads)
+    st = _checked(point)
+    row = base_row(case.get("run_id", ""), point, mode, case.get("lines", []), case["tol"])
+    row.update(thread_pools=pools, grad_relerr=st.relerr, time_estimate_s=case.get("est_s"))
+    if st.ops:
+        ops = st.ops[mode]
+        row.update(ops_mults=ops.mults, ops_adds=ops.adds, ops_total=ops.total,
+                   ops_exact=ops.total == row["ops_predicted"])
+    benchmark.extra_info.update(grad_relerr=st.relerr, ops_total=row.get("ops_total"))
+    if st.error or not st.relerr <= case["tol"]:
+        why = st.error or f"modes disagree: relerr {st.relerr:.3g} > tol {case['tol']:g}"
+        _record(out_dir, {**row, "status": "error" if st.error else "disagree", "reason": why})
+        pytest.fail(why, pytrace=False)
+    benchmark(st.calls[mode])
+    if benchmark.stats is None:  # --benchmark-disable: the call ran once, untimed
+        return
+    s = benchmark.stats.stats
+    row.update(time_median_s=s.median, time_iqr_s=s.iqr, time_min_s=s.min, time_mean_s=s.mean,
+               time_stddev_s=s.stddev, rounds=s.rounds, iterations=benchmark.stats.iterations,
+               status="ok", finished_utc=utc_now())
+    _record(out_dir, row)
+
+
+def _record(out_dir, row):
+    if out_dir:
+        store.upsert_rows(Path(out_dir) / "points.csv", [row])
+
+
+# -- in the parent: run the child, show progress, keep its JSON ---------------------------
+def pytest_args(plan_path: Path, json_path: Path, timing: dict) -> list:
+    """The child's command line: pytest-benchmark with warm-up on and this run's limits."""
+    return [sys.executable, "-m", "pytest", str(BENCH_DIR / "test_points.py"),
+            "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", str(REPO),
+            "--benchmark-only", "--benchmark-warmup=on",
+            f"--benchmark-warmup-iterations={timing['warmup_iterations']}",
+            f"--benchmark-max-time={timing['max_time']}",
+            f"--benchmark-min-rounds={timing['min_rounds']}",
+            f"--benchmark-json={json_path}", "--benchmark-group-by=group",
+            "--benchmark-columns=min,median,iqr,rounds", "--benchmark-sort=name",
+            f"--fwdrev-plan={plan_path}"]
+
+
+def run_cases(cases, run_dir: Path, timing: dict, progress=True) -> int:
+    """Time `cases` in a pytest child process; rows land in run_dir/points.csv as they
+    finish. Returns the child's exit status (130 when interrupted)."""
+    run_dir = Path(run_dir)
+    stamp = utc_now().replace(":", "").replace("-", "")
+    plan_path, json_path = run_dir / ".plan.json", run_dir / f".session-{stamp}.json"
+    store.write_json(plan_path, {"out": str(run_dir), "cases": cases})
+    env = {**os.environ, "FWDREV_PARENT_PID": str(os.getpid())}
+    with open(run_dir / "pytest.log", "a", encoding="utf-8") as log:
+        log.write(f"\n===== session {stamp}: {len(cases)} benchmarks =====\n")
+        log.flush()
+        proc = subprocess.Popen(pytest_args(plan_path, json_path, timing), cwd=REPO,
+                                stdout=log, stderr=subprocess.STDOUT, env=env)
+        rc = _watch(proc, cases, run_dir / "points.csv", progress)
+    merge_json(json_path, run_dir / "pytest-benchmark.json")
+    plan_path.unlink(missing_ok=True)
+    return rc
+
+
+def _watch(proc, cases, csv_path, progress) -> int:
+    """Wait for the child, moving a progress bar (in estimated seconds, so its time-left
+    reflects the cost model, not the number of points) as rows appear."""
+    from tqdm import tqdm
+    est = {(store_key(c), c["mode"]): c["est_s"] for c in cases}
+    before = {(r["point_key"], r["mode"], r["finished_utc"]) for r in store.read_rows(csv_path)}
+    seen = set()
+    # disable=None: no bar where stderr is not a terminal (logs, CI), as tqdm decides.
+    bar = tqdm(total=sum(est.values()), disable=None if progress else True,
+               bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]",
+               dynamic_ncols=True, file=sys.stderr, desc=f"sweep 0/{len(est)} benchmarks")
+    try:
+        while True:
+            rc = proc.poll()
+            for r in store.read_rows(csv_path):
+                k = (r["point_key"], r["mode"])
+                if k in est and k not in seen and (*k, r["finished_utc"]) not in before:
+                    seen.add(k)
+                    bar.update(max(0.0, min(est[k], bar.total - bar.n)))  # never past 100 %
+            bar.set_description_str(f"sweep {len(seen)}/{len(est)} benchmarks", refresh=True)
+            if rc is not None:
+                return rc
+            time.sleep(0.25)
+    except KeyboardInterrupt:
+        _stop(proc)
+        return 130
+    finally:
+        bar.close()
+
+
+def _stop(proc):
+    """Interrupt the child (it loses only the benchmark in flight), then insist."""
+    for sig, wait in ((signal.SIGINT, 10), (signal.SIGKILL, 5)):
+        if proc.poll() is not None:
+            return
+        proc.send_signal(sig)
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def store_key(case) -> str:
+    """The point key of a plan case (the key points.csv rows carry)."""
+    return Point.from_dict(case["point"]).key()
+
+
+def merge_json(session: Path, merged: Path) -> None:
+    """Fold one session's pytest-benchmark JSON into the run's: the newest session's
+    machine and commit info, every benchmark once (a re-timed one replaces the old)."""
+    if not session.exists():
+        return  # the child was killed before pytest-benchmark wrote it
+    new = json.loads(session.read_text(encoding="utf-8"))
+    old = store.read_json(merged, {"benchmarks": []})
+    names = {b["fullname"] for b in new.get("benchmarks", [])}
+    new["benchmarks"] = [b for b in old.get("benchmarks", []) if b["fullname"] not in names] \
+        + new.get("benchmarks", [])
+    store.write_json(merged, new)
+    session.unlink()

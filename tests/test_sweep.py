@@ -1,0 +1,245 @@
+"""python -m bench sweep: a tiny sweep end to end, the CSV schema, resuming, the guards,
+a GPU that is not there, and bad input. Everything is written under tmp_path."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench import grid, guards, presets, store, sweep, timing
+from bench.points import Point
+from modes import cuda_available
+from sweep_helpers import TINY, run_sweep, tiny_run  # noqa: F401  (tiny_run is a fixture)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def rows_of(run_dir):
+    return store.read_rows(Path(run_dir) / "points.csv")
+
+
+def pairs(rows):
+    return [(r["point_key"], r["mode"]) for r in rows]
+
+
+# -- end to end ---------------------------------------------------------------------------
+def test_tiny_sweep_end_to_end(tiny_run):
+    root, run = tiny_run
+    rows = rows_of(run)
+    assert len(rows) == 12 and {r["status"] for r in rows} == {"ok"}
+    assert sorted(pairs(rows)) == sorted(set(pairs(rows)))
+    assert (root / "latest").resolve() == run.resolve()
+    m = json.loads((run / "meta.json").read_text())
+    for key in ("versions", "machine", "blas", "threads", "git", "date", "command", "preset"):
+        assert key in m, key
+    assert m["complete"] is True and m["versions"]["pytest-benchmark"]
+    raw = json.loads((run / "pytest-benchmark.json").read_text())
+    assert len(raw["benchmarks"]) == 12 and "machine_info" in raw and "commit_info" in raw
+    assert all(b["options"]["warmup"] for b in raw["benchmarks"])  # warm-up was on
+
+
+def test_csv_schema(tiny_run):
+    _, run = tiny_run
+    with open(run / "points.csv", newline="") as fh:
+        header = next(csv.reader(fh))
+    assert header == store.COLUMNS
+    required = ["run_id", "backend", "device", "dtype", "threads", "target", "mode", "L", "m",
+                "d", "K", "ops_mults", "ops_adds", "ops_total", "ops_predicted",
+                "time_median_s", "time_iqr_s", "time_min_s", "rounds", "grad_relerr",
+                "status", "reason"]
+    assert set(required) <= set(header)
+    for r in rows_of(run):
+        assert r["run_id"] == "tiny" and r["threads"] == "1" and r["mode"] in ("forward", "reverse")
+        assert int(r["ops_mults"]) + int(r["ops_adds"]) == int(r["ops_total"])
+        assert int(r["ops_total"]) == int(r["ops_predicted"]) and r["ops_exact"] == "True"
+        assert 0 < float(r["time_min_s"]) <= float(r["time_median_s"])
+        assert float(r["time_iqr_s"]) >= 0 and int(r["rounds"]) >= 2
+        assert float(r["grad_relerr"]) <= float(r["tol"])
+        assert r["thread_pools"].startswith("torch:1")
+
+
+def test_rerun_skips_what_is_done(tiny_run, capsys, tmp_path):
+    root, run = tiny_run
+    before = (run / "points.csv").read_text()
+    assert run_sweep(root, *TINY, "--run-id", "tiny") == 0
+    assert "0 to time" in capsys.readouterr().out
+    assert (run / "points.csv").read_text() == before
+
+
+# -- resuming -----------------------------------------------------------------------------
+def test_resume_after_lost_rows(tmp_path, tiny_run):
+    """The state a kill leaves (some rows written, the rest not): only those are timed."""
+    _, src = tiny_run
+    root = tmp_path / "results"
+    (root / "tiny").mkdir(parents=True)
+    for name in ("points.csv", "meta.json"):
+        (root / "tiny" / name).write_bytes((src / name).read_bytes())
+    rows = rows_of(root / "tiny")
+    store.atomic_write(root / "tiny" / "points.csv", "")
+    store.upsert_rows(root / "tiny" / "points.csv", rows[:7])
+    assert run_sweep(root, *TINY, "--run-id", "tiny") == 0
+    after = rows_of(root / "tiny")
+    assert sorted(pairs(after)) == sorted(pairs(rows))          # none lost, none twice
+    assert [r["finished_utc"] for r in after[:7]] == [r["finished_utc"] for r in rows[:7]]
+
+
+def test_killed_sweep_resumes(tmp_path):
+    """Kill a running sweep outright (parent and child), then run it again."""
+    root = tmp_path / "results"
+    args = [sys.executable, "-m", "bench", "sweep", "--L", "1,2,3,4", "--m", "8,16,24,32",
+            "--max-time", "0.03", "--min-rounds", "2", "--warmup-iterations", "1",
+            "--no-progress", "--run-id", "k", "--results-dir", str(root)]
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    csv_path, deadline = root / "k" / "points.csv", time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        if len(store.read_rows(csv_path)) >= 3:
+            os.killpg(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    proc.wait()
+    partial = rows_of(root / "k")
+    assert partial and sorted(pairs(partial)) == sorted(set(pairs(partial)))
+    assert run_sweep(root, *args[4:-2]) == 0
+    done = rows_of(root / "k")
+    assert len(done) == 32 and len(set(pairs(done))) == 32
+    assert {r["status"] for r in done} == {"ok"}
+    kept = {(r["point_key"], r["mode"]): r["finished_utc"] for r in partial if r["status"] == "ok"}
+    assert all(r["finished_utc"] == kept[k] for r in done if (k := (r["point_key"], r["mode"])) in kept)
+
+
+def test_force_redoes_and_new_run_keeps_old(tmp_path):
+    root = tmp_path / "results"
+    args = ["--L", "1", "--m", "8", "--mem-budget-gb", "1e-9", "--no-progress"]
+    assert run_sweep(root, *args, "--run-id", "a") == 0
+    (root / "a" / "note.txt").write_text("mine")
+    assert run_sweep(root, *args, "--run-id", "a") == 0
+    assert (root / "a" / "note.txt").exists()            # resumed: nothing removed
+    assert run_sweep(root, *args, "--run-id", "a", "--force") == 0
+    assert not (root / "a" / "note.txt").exists()        # asked: redone from nothing
+    assert run_sweep(root, *args, "--run-id", "b") == 0
+    assert (root / "a" / "points.csv").exists() and (root / "latest").resolve().name == "b"
+
+
+# -- guards -------------------------------------------------------------------------------
+def test_memory_guard_skips_with_reason(tmp_path):
+    root = tmp_path / "results"
+    assert run_sweep(root, "--m", "8,4096", "--d", "m", "--mem-budget-gb", "0.01",
+                     "--max-time", "0.002", "--min-rounds", "2", "--no-progress",
+                     "--run-id", "g") == 0
+    rows = {(int(r["m"]), r["mode"]): r for r in rows_of(root / "g")}
+    assert rows[(8, "forward")]["status"] == "ok"
+    big = rows[(4096, "forward")]
+    assert big["status"] == "skipped" and "memory estimate" in big["reason"]
+    assert big["time_median_s"] == "" and int(big["ops_predicted"]) > 0
+
+
+def test_time_guard_skips_with_reason(tmp_path):
+    root = tmp_path / "results"
+    assert run_sweep(root, "--target", "params", "--L", "3", "--m", "256", "--d", "m",
+                     "--max-point-s", "5", "--no-progress", "--run-id", "t") == 0
+    rows = rows_of(root / "t")
+    assert {r["status"] for r in rows} == {"skipped"}
+    assert all("time estimate" in r["reason"] and "cap 5 s" in r["reason"] for r in rows)
+
+
+def test_guard_estimates():
+    small, big = Point(m=16, d=16), Point(target="params", L=3, m=256, d=256)
+    assert guards.memory_bytes(small) < 2 ** 20
+    # forward params holds J_O, m × Σ r_i: far beyond the weights themselves
+    assert guards.memory_bytes(big) > 8 * 10 * 256 ** 3
+    assert guards.call_seconds(big, "forward") > 100 * guards.call_seconds(big, "reverse")
+    lim = dict(presets.GUARD_DEFAULTS)
+    assert guards.skip_reason(small, ("forward", "reverse"), lim, presets.TIMING_DEFAULTS) is None
+
+
+@pytest.mark.skipif(cuda_available(), reason="this machine has a GPU")
+def test_gpu_requested_without_gpu(tmp_path):
+    root = tmp_path / "results"
+    assert run_sweep(root, "--backend", "numpy,torch", "--device", "cpu,cuda", "--m", "8",
+                     "--max-time", "0.002", "--min-rounds", "2", "--no-progress",
+                     "--run-id", "gpu") == 0
+    rows = rows_of(root / "gpu")
+    cuda = [r for r in rows if r["device"] == "cuda"]
+    assert len(cuda) == 2 and all(r["backend"] == "torch" for r in cuda)  # numpy: no GPU rows
+    assert all(r["status"] == "skipped" and r["reason"] == "no CUDA GPU" for r in cuda)
+    assert {r["status"] for r in rows if r["device"] == "cpu"} == {"ok"}
+
+
+# -- bad input: one line, exit 2, nothing written -----------------------------------------
+@pytest.mark.parametrize("args, words", [
+    (["--m", "0"], "m must be at least 1"),
+    (["--m", "x"], "integers"),
+    (["--backend", "foo"], "unknown backend 'foo'"),
+    (["--preset", "nope"], "unknown preset 'nope'"),
+    (["--target", "hessian"], "unknown target"),
+    (["--max-time", "0"], "must be positive"),
+    (["--backend", "numpy", "--device", "cuda"], "grid is empty"),
+    (["--run-id", "../x"], "bad --run-id"),
+    (["--bogus"], "unrecognized arguments"),
+])
+def test_bad_input(tmp_path, capsys, args, words):
+    root = tmp_path / "results"
+    assert run_sweep(root, *args) == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and len(err.splitlines()) == 1
+    assert not root.exists()
+
+
+# -- grid and presets ---------------------------------------------------------------------
+def test_grid_ties_d_to_m_and_dedupes():
+    grids = grid.subgrids(None, {"m": [8, 16], "d": ["m"], "L": [1]})
+    pts = [p for p, _, _ in grid.expand(grids + grids)]
+    assert [(p.m, p.d) for p in pts] == [(8, 8), (16, 16)]
+
+
+def test_presets_expand_and_fit_their_budgets():
+    budget = {"quick": 120, "default": 600}
+    for name, p in presets.PRESETS.items():
+        expanded = grid.expand(grid.subgrids(name, {}))
+        tim = {**presets.TIMING_DEFAULTS, **p["timing"]}
+        lim = {**presets.GUARD_DEFAULTS, **p["guards"]}
+        cases, _ = timing.plan(expanded, set(), lim, tim, run_id="x")
+        if name in budget:  # estimated time, with room for the model's error
+            assert sum(c["est_s"] for c in cases) < budget[name] / 2, name
+
+
+def test_help_exits_zero(capsys):
+    assert sweep.main(["--help"]) == 0
+    assert "--preset" in capsys.readouterr().out
+
+
+def test_disagreement_marks_rows_and_is_not_timed(tmp_path, capsys):
+    """A tolerance no float answer can meet: every point disagrees, none is timed."""
+    root = tmp_path / "results"
+    args = ["--L", "3", "--m", "24,32", "--tol", "1e-300", "--no-progress", "--run-id", "dis"]
+    assert run_sweep(root, *args) == 0                      # reported, not fatal …
+    assert "disagree" in capsys.readouterr().err
+    rows = rows_of(root / "dis")
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"disagree"}
+    assert all(r["time_median_s"] == "" and "relerr" in r["reason"] for r in rows)
+    assert all(float(r["grad_relerr"]) > 0 for r in rows)
+    assert run_sweep(root, *args, "--strict") == 1         # … unless asked to be
+
+
+def test_unfinished_latest_run_is_resumed_without_run_id(tmp_path, capsys):
+    root = tmp_path / "results"
+    args = ["--L", "1", "--m", "8", "--mem-budget-gb", "1e-9", "--no-progress"]
+    assert run_sweep(root, *args) == 0
+    first = (root / "latest").resolve().name
+    assert first.endswith("-custom")
+    meta = json.loads((root / first / "meta.json").read_text())
+    store.write_json(root / first / "meta.json", {**meta, "complete": False})  # as if killed
+    assert run_sweep(root, *args) == 0
+    assert "(resuming)" in capsys.readouterr().out
+    assert (root / "latest").resolve().name == first
+    time.sleep(1.1)  # run ids have one-second resolution
+    assert run_sweep(root, *args) == 0                         # finished: a new run
+    assert (root / "latest").resolve().name != first
