@@ -125,9 +125,9 @@ def _fraction_chain(point, frac, seed, mode):
     return c, c.random_x(seed + 1)
 
 
-def to_numpy_list(chain, res):
-    """The answer of a Result as flat numpy arrays (gradient, params or Jacobian)."""
-    b = chain.backend
+def to_numpy_list(b, res):
+    """The answer of a Result as flat numpy arrays (gradient, params or Jacobian), using
+    backend b to bring them to the host."""
     if res.jac is not None:
         return [b.to_numpy(res.jac)]
     if isinstance(res.grad, list):
@@ -150,7 +150,7 @@ def predicted_ops(point: Point, mode: str):
     return predict.ops_for(point.target, mode, point.L, point.m, point.d, point.K)
 
 
-def agreement(point: Point, results: dict, chain) -> float:
+def agreement(results: dict, backend) -> float:
     """Relative error of every mode's answer against reverse mode's."""
-    ref = to_numpy_list(chain, results["reverse"])
-    return max((relerr(to_numpy_list(chain, r), ref) for r in results.values()), default=0.0)
+    ref = to_numpy_list(backend, results["reverse"])
+    return max((relerr(to_numpy_list(backend, r), ref) for r in results.values()), default=0.0)
