@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The one short GPU check, for a session lent a device machine (the `run` tool):
+#   bash scripts/device-check.sh            (with OUT set by the tool; ~2–3 minutes)
+# Runs the CUDA tests, then the quick preset on torch/cuda and its report, and leaves a
+# flat copy of what matters in $OUT. That machine's python3 already has torch with CUDA,
+# pytest, pytest-benchmark, threadpoolctl, tqdm, pandas and matplotlib: nothing is installed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/device-check}
+mkdir -p "$OUT"
+PY=${PY:-python3}
+export PYTHONPATH=$PWD MPLBACKEND=Agg
+{
+    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+    $PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())'
+    echo "== CUDA tests"
+    $PY -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_errors.py tests/test_textbook.py
+    echo "pytest rc=$?"
+    $PY -m modes textbook --backend torch --device cuda | tail -1
+    echo "== quick sweep on cuda"
+    $PY -m bench sweep --preset quick --backend torch --device cuda --run-id cuda-quick \
+        --results-dir "$OUT/res" --no-progress
+    echo "sweep rc=$?"
+    $PY -m bench report cuda-quick --results-dir "$OUT/res" --plots-dir "$OUT/plots"
+    echo "report rc=$?"
+} 2>&1 | tee "$OUT/device-check.log"
+# The tool brings back at most 8 files, two folders down: keep a flat selection.
+for f in points.csv meta.json; do cp "$OUT/res/cuda-quick/$f" "$OUT/$f" 2>/dev/null; done
+cp "$OUT/plots/cuda-quick/REPORT.md" "$OUT/" 2>/dev/null
+for f in "$OUT"/plots/cuda-quick/2_*.png "$OUT"/plots/cuda-quick/3_*.png; do cp "$f" "$OUT/" 2>/dev/null; done
+rm -rf "$OUT/res" "$OUT/plots"
