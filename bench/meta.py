@@ -32,15 +32,26 @@ def versions() -> dict:
     return out
 
 
-def cpu_model() -> str:
-    """The CPU's model name (/proc/cpuinfo on Linux, platform elsewhere)."""
+def _cpuinfo(field: str):
+    """The first value of `field` in /proc/cpuinfo, or None (not Linux, or absent)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            if key.strip() == field:
+                return value.strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return None
+
+
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo on Linux, platform elsewhere)."""
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
+
+
+def cpu_flags() -> set:
+    """The instruction-set flags the CPU reports (empty where unknown)."""
+    return set((_cpuinfo("flags") or "").split())
 
 
 def llc_bytes():
@@ -67,8 +78,15 @@ def gpu_name():
     return torch.cuda.get_device_name(0)
 
 
+def blas_versions() -> list:
+    """One "internal_api version" string per BLAS/OpenMP library in this process, sorted."""
+    return sorted({f"{i.get('internal_api')} {i.get('version')}" for i in blas()})
+
+
 def blas() -> list:
     """numpy's and torch's BLAS/OpenMP libraries as threadpoolctl sees them."""
+    import numpy  # noqa: F401  threadpoolctl sees only libraries already loaded
+    import torch  # noqa: F401
     from threadpoolctl import threadpool_info
     keep = ("internal_api", "prebuilt_with", "version", "num_threads", "user_api", "filepath")
     return [{k: i.get(k) for k in keep if k in i} for i in threadpool_info()]

@@ -57,7 +57,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import gate
+from bench import gate, meta
 from bench.points import Point, predicted_ops, prepare, set_threads
 
 EXIT_OK, EXIT_REGRESSED, EXIT_USAGE, EXIT_BASELINE, EXIT_MACHINE, EXIT_COUNTS, EXIT_POINT = range(7)
@@ -94,30 +94,17 @@ class UsageError(ValueError):
 def machine_fingerprint() -> dict:
     """The kind of machine: CPU model, logical CPU count, architecture (checked), and the
     widest SIMD level the CPU reports (recorded only)."""
-    model, flags = None, set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                k, _, v = line.partition(":")
-                if k.strip() == "model name" and model is None:
-                    model = v.strip()
-                elif k.strip() == "flags" and not flags:
-                    flags = set(v.split())
-    except OSError:  # not Linux: the platform's own description
-        pass
-    model = model or platform.processor() or "unknown"
+    flags = meta.cpu_flags()
     simd = next((s for s in ("avx512f", "avx2", "avx", "sse4_2") if s in flags), "none")
-    return {"cpu_model": model, "cpus": os.cpu_count(), "arch": platform.machine(), "simd": simd}
+    return {"cpu_model": meta.cpu_model(), "cpus": os.cpu_count(), "arch": platform.machine(),
+            "simd": simd}
 
 
 def versions() -> dict:
     """Python, library and BLAS versions (recorded; a difference is only warned about)."""
-    import numpy
-    import torch
-    from threadpoolctl import threadpool_info
-    blas = sorted({f"{i.get('internal_api')} {i.get('version')}" for i in threadpool_info()})
-    return {"python": platform.python_version(), "numpy": numpy.__version__,
-            "torch": torch.__version__, "blas": blas}
+    v = meta.versions()
+    return {"python": v["python"], "numpy": v["numpy"], "torch": v["torch"],
+            "blas": meta.blas_versions()}
 
 
 def label(point: Point) -> str:
