@@ -33,7 +33,7 @@ sweep: $(STAMP)
 report: $(STAMP)
 	$(PY) -m bench report $(ARGS)
 
-# CI gate on forward/reverse timing ratios and exact counts (results/baseline.json).
+# CI gate: each engine against the same products written directly, and exact counts (results/baseline.json).
 regress: $(STAMP)
 	$(PY) -m bench regress $(ARGS)
 

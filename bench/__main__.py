@@ -7,8 +7,8 @@ import sys
 COMMANDS = {
     "sweep": ("bench.sweep", "time both modes over a grid of shapes; write results/<run-id>/"),
     "report": ("bench.report", "plot a run: plots/<run-id>/*.png and REPORT.md"),
-    "regress": ("bench.regress", "CI gate: forward/reverse time ratios and exact counts vs results/baseline.json"),
-    "baseline": ("bench.regress", "re-record results/baseline.json on purpose"),
+    "regress": ("bench.gate.cli", "CI gate: engine time vs the same products written directly, and exact counts, vs results/baseline.json"),
+    "baseline": ("bench.gate.cli", "re-record results/baseline.json on purpose"),
 }
 
 

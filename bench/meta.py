@@ -83,13 +83,19 @@ def blas_versions() -> list:
     return sorted({f"{i.get('internal_api')} {i.get('version')}" for i in blas()})
 
 
-def blas() -> list:
-    """numpy's and torch's BLAS/OpenMP libraries as threadpoolctl sees them."""
+def _threadpools() -> list:
+    """threadpoolctl's view of the BLAS/OpenMP libraries numpy and torch loaded."""
     import numpy  # noqa: F401  threadpoolctl sees only libraries already loaded
     import torch  # noqa: F401
     from threadpoolctl import threadpool_info
-    keep = ("internal_api", "prebuilt_with", "version", "num_threads", "user_api", "filepath")
-    return [{k: i.get(k) for k in keep if k in i} for i in threadpool_info()]
+    return threadpool_info()
+
+
+def blas() -> list:
+    """numpy's and torch's BLAS/OpenMP libraries as threadpoolctl sees them."""
+    keep = ("internal_api", "prebuilt_with", "version", "num_threads", "user_api", "filepath",
+            "architecture")
+    return [{k: i.get(k) for k in keep if k in i} for i in _threadpools()]
 
 
 def git_commit(repo: Path) -> dict:
@@ -115,11 +121,43 @@ def machine_label(m: dict) -> str:
     return text + (f", {m['gpu']}" if m.get("gpu") else "")
 
 
+CPU_FIELDS = {"vendor": "vendor_id", "family": "cpu family", "model": "model",
+              "stepping": "stepping", "model_name": "model name", "mhz": "cpu MHz"}
+BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def torch_cpu_capability():
+    """The SIMD level torch's CPU kernels dispatch to (e.g. AVX2, AVX512), or None."""
+    try:
+        import torch
+        return torch.backends.cpu.get_cpu_capability()
+    except (ImportError, AttributeError):  # pragma: no cover - torch is a dependency
+        return None
+
+
+def fingerprint() -> dict:
+    """The exact machine and software a timing came from, for information: CPU vendor,
+    family, model, stepping, the BLAS kernel each library dispatched to (threadpoolctl's
+    `architecture`), OPENBLAS_CORETYPE, torch's CPU capability and the versions. Two runs
+    whose fingerprints differ ran on different hardware or kernels (nothing decides on it)."""
+    cpu = {k: _cpuinfo(field) for k, field in CPU_FIELDS.items()}
+    cpu["model_name"] = cpu["model_name"] or cpu_model()
+    flags = cpu_flags()
+    cpu["simd"] = [s for s in ("avx512f", "avx2", "fma", "avx", "sse4_2") if s in flags]
+    kernels = [{k: i.get(k) for k in ("internal_api", "version", "architecture",
+                                       "threading_layer")} for i in _threadpools()]
+    kernels.sort(key=lambda k: str(k["internal_api"]))
+    return {"cpu": cpu, "cpus": os.cpu_count(), "arch": platform.machine(),
+            "blas_kernels": kernels, "blas_env": {k: os.environ.get(k) for k in BLAS_ENV},
+            "torch_cpu_capability": torch_cpu_capability(), "versions": versions()}
+
+
 def gather(repo: Path, threads: dict) -> dict:
     """Everything about this session's environment, for meta.json."""
     return {
         "date": utc_now(),
         "machine": machine(),
+        "fingerprint": fingerprint(),
         "versions": versions(),
         "blas": blas(),
         "threads": threads,

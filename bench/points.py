@@ -78,51 +78,20 @@ def call_for(mode: str, point: Point):
     raise FwdrevError(f"unknown target {point.target!r} (known: {', '.join(TARGETS)})")
 
 
-def prepare(point: Point, modes=("forward", "reverse"), seed=0, repeat=None):
-    """{mode: zero-argument callable} for the point; inputs are built here, not in the call.
-
-    `repeat` ({mode: factor}) makes a mode do its work `factor` times over inside its call
-    (the gate's canary); a fractional factor adds one call on a smaller chain with about
-    that fraction of the work, so every call slows alike rather than every other call.
-    """
+def prepare(point: Point, modes=("forward", "reverse"), seed=0):
+    """{mode: zero-argument callable} for the point; inputs are built here, not in the call."""
     chain = chain_for(point, seed)
     x = chain.random_x(seed + 1)
     sync = chain.backend.synchronize
-    calls = {}
-    for mode in modes:
-        fn = call_for(mode, point)
-        factor = (repeat or {}).get(mode, 1.0)
-        calls[mode] = _timed(fn, chain, x, sync, factor, point, seed, mode)
-    return calls
+    return {mode: _timed(call_for(mode, point), chain, x, sync) for mode in modes}
 
 
-def _timed(fn, chain, x, sync, factor, point, seed, mode):
-    whole, frac = int(factor), factor - int(factor)
-    extra = None
-    if frac > 1e-9:
-        extra = _fraction_chain(point, frac, seed, mode)
-
+def _timed(fn, chain, x, sync):
     def call():
-        res = None
-        for _ in range(max(whole, 1)):
-            res = fn(chain, x)
-        if extra is not None:
-            fn(extra[0], extra[1])
+        res = fn(chain, x)
         sync()
         return res
     return call
-
-
-def _fraction_chain(point, frac, seed, mode):
-    """The extra work of a fractional slowdown: the point's chain shrunk (fewer layers, a
-    smaller d) to the shape whose predicted count for this mode is nearest frac of the
-    point's own, so the slowed call does about `frac` more work every time."""
-    goal = frac * predicted_ops(point, mode).total
-    shapes = ((L, d) for L in range(point.L + 1) for d in range(1, point.d + 1))
-    L, d = min(shapes, key=lambda s: abs(
-        predict.ops_for(point.target, mode, s[0], point.m, s[1], point.K).total - goal))
-    c = chain_for(Point(**{**point.as_dict(), "L": L, "d": d}), seed)
-    return c, c.random_x(seed + 1)
 
 
 def to_numpy_list(b, res):
