@@ -116,7 +116,10 @@ class TorchBackend(Backend):
         return t.as_tensor(numpy.asarray(data, dtype=str(self.dtype)), device=self._dev).clone()
 
     def owns(self, a):
-        return isinstance(a, self.torch.Tensor) and a.dtype == self._dt and a.device == self._dev
+        """A tensor of this dtype and device outside autograd (requires_grad=False): one
+        that requires grad is copied, detached, so the engines never build a torch graph."""
+        return (isinstance(a, self.torch.Tensor) and a.dtype == self._dt
+                and a.device == self._dev and not a.requires_grad)
 
     def to_numpy(self, a):
         return a.detach().cpu().numpy()

@@ -32,33 +32,35 @@ class Chain:
         """A chain with linear layers W_0 … W_L (W_i is n_{i+1} × n_i) and target y.
 
         `activation` (relu, sigmoid, tanh), when given, follows every linear layer but the
-        last. `bs`, when given, is one bias vector (or None) per layer.
+        last. `bs`, when given, is one bias vector (or None: no bias) per layer.
+        Every array must be real and finite in `dtype` (see `_as_numpy`); torch tensors
+        with requires_grad=True are fine: their values are copied, detached.
         """
         be = get_backend(backend, device, dtype)
         loss_cls = choose("loss", loss, LOSSES)
         act_cls = None if activation is None else choose("activation", activation, ACTIVATIONS)
-        Ws = [_matrix(W, i) for i, W in enumerate(_nonempty(Ws))]
-        bs = [None] * len(Ws) if bs is None else list(bs)
-        check(len(bs) == len(Ws), f"got {len(bs)} biases for {len(Ws)} weight matrices")
+        Ws = [_matrix(W, f"W{i}") for i, W in enumerate(_nonempty(Ws))]
+        bs = _biases(bs, len(Ws))
         for i in range(1, len(Ws)):
             check(Ws[i].shape[1] == Ws[i - 1].shape[0],
                   f"W{i} has {Ws[i].shape[1]} columns but W{i - 1} has {Ws[i - 1].shape[0]} rows")
         layers = []
         for i, (W, b) in enumerate(zip(Ws, bs)):
-            _finite(W, f"W{i}")
             if b is not None:
-                b = _vector(b, f"b{i}", W.shape[0])
-            layers.append(Linear(be.asarray(W), None if b is None else be.asarray(b)))
+                b = _to_backend(be, _vector(b, f"b{i}", W.shape[0]), f"b{i}")
+            layers.append(Linear(_to_backend(be, W, f"W{i}"), b))
             if act_cls is not None and i < len(Ws) - 1:
                 layers.append(act_cls(W.shape[0]))
-        y = _vector(y, "y", Ws[-1].shape[0])
-        return cls(layers, loss_cls(be.asarray(y)), be)
+        y = _to_backend(be, _vector(y, "y", Ws[-1].shape[0]), "y")
+        return cls(layers, loss_cls(y), be)
 
     @classmethod
     def random(cls, widths, activation=None, loss="squared", backend="numpy", device="cpu",
                dtype="float64", seed=0, bias=False):
         """A random chain with widths [d, n_1, …, n_L, K]; the same seed gives the same chain
-        on every backend (weights are drawn with numpy, W_i ~ N(0, 1/n_i))."""
+        on every backend (weights are drawn with numpy, W_i ~ N(0, 1/n_i), n_i its input
+        width). Each width is a true integer ≥ 1: numpy integers are fine, bool and float
+        (even 3.0) are refused."""
         import numpy as np
         widths = _widths(widths)
         rng = np.random.default_rng(seed)
@@ -88,11 +90,19 @@ class Chain:
         return f"Chain(widths={self.widths}{act}, loss={self.loss_name}, backend={self.backend})"
 
     def input(self, x):
-        """x converted to this chain's backend, checked for shape and finiteness."""
-        x = x if self.backend.owns(x) else self.backend.asarray(x)
-        check(tuple(x.shape) == (self.d,), f"x has shape {tuple(x.shape)}, expected ({self.d},)")
-        check(self.backend.all_finite(x), "x contains NaN or inf")
-        return x
+        """x on this chain's backend, checked for shape and finiteness in the chain's dtype.
+
+        An array the backend owns (its type, dtype and device) is used as it is. Anything
+        else is validated like the weights (real numbers only, see `_as_numpy`) and copied.
+        A torch x with requires_grad=True is accepted and read as a detached copy: fwdrev
+        computes its own derivatives and never joins torch's autograd graph.
+        """
+        be = self.backend
+        if be.owns(x):
+            _shape(x, "x", self.d)
+            check(be.all_finite(x), "x contains NaN or inf")
+            return x
+        return _to_backend(be, _vector(x, "x", self.d), "x")
 
 
 @dataclass
@@ -123,32 +133,96 @@ def evaluate(chain, x, k: Kernel, with_loss=True) -> Trace:
 
 
 # -- validation helpers -------------------------------------------------------------
+REAL_KINDS = "biuf"
+"""numpy dtype kinds accepted as real numbers: bool, signed and unsigned integers, floats."""
+
+
+def _list(items, what):
+    """items as a list, or a one-line FwdrevError saying what they should have been."""
+    try:
+        return list(items)
+    except TypeError:
+        raise FwdrevError(f"{what} must be a list, got {type(items).__name__}") from None
+
+
 def _nonempty(Ws):
-    Ws = list(Ws)
+    Ws = _list(Ws, "Ws (the weight matrices)")
     check(len(Ws) >= 1, "need at least one weight matrix")
     return Ws
 
 
+def _biases(bs, n):
+    """One bias (or None) per layer; bs=None means no biases at all."""
+    if bs is None:
+        return [None] * n
+    bs = _list(bs, "bs (one bias vector or None per layer)")
+    check(len(bs) == n, f"got {len(bs)} biases for {n} weight matrices")
+    return bs
+
+
 def _as_numpy(a, what):
+    """a as a float64 numpy array, or a one-line FwdrevError naming what is wrong.
+
+    Refused rather than coerced: None, text, ragged nesting, complex numbers (the imaginary
+    part would be dropped) and any other non-real data. A torch tensor is read from any
+    device and dtype, detached (requires_grad is fine: only its values are used).
+    """
     import numpy as np
-    if hasattr(a, "detach"):
-        a = a.detach().cpu().numpy()
+    check(a is not None, f"{what} is None")
+    if hasattr(a, "detach"):  # a torch tensor
+        check(not a.is_complex(), _complex(what, a.dtype))
+        a = a.detach().cpu().double().numpy()
     try:
-        return np.asarray(a, dtype=float)
+        arr = np.asarray(a)
     except (TypeError, ValueError) as e:
-        raise FwdrevError(f"{what} is not numeric: {e}") from None
+        raise FwdrevError(f"{what} is ragged or not numeric: {_first_line(e)}") from None
+    if arr.dtype.kind == "O":
+        _check_entries(arr, what)
+    else:
+        check(arr.dtype.kind != "c", _complex(what, arr.dtype))
+        check(arr.dtype.kind not in "US", f"{what} holds text, not numbers")
+        check(arr.dtype.kind in REAL_KINDS, f"{what} has dtype {arr.dtype}, not real numbers")
+    try:
+        return arr.astype(np.float64, copy=False)
+    except OverflowError:
+        raise FwdrevError(f"{what} holds an integer too large for float64") from None
 
 
-def _matrix(W, i):
-    W = _as_numpy(W, f"W{i}")
-    check(W.ndim == 2, f"W{i} must be a matrix, got {W.ndim} dimension(s)")
-    check(min(W.shape) >= 1, f"W{i} has an empty dimension: shape {W.shape}")
+def _check_entries(arr, what):
+    """The entries of an object array (mixed Python values) must all be real numbers."""
+    import numbers
+    for v in arr.flat:
+        if isinstance(v, numbers.Real):
+            continue
+        check(v is not None, f"{what} has a None entry")
+        check(not isinstance(v, numbers.Complex), _complex(what, type(v).__name__))
+        raise FwdrevError(f"{what} has an entry of type {type(v).__name__}, not a real number")
+
+
+def _complex(what, dtype):
+    return f"{what} is complex ({dtype}): fwdrev differentiates real functions only"
+
+
+def _first_line(e):
+    lines = str(e).splitlines()
+    return lines[0] if lines else type(e).__name__
+
+
+def _shape(a, name, n):
+    check(tuple(a.shape) == (n,), f"{name} has shape {tuple(a.shape)}, expected ({n},)")
+
+
+def _matrix(W, name):
+    W = _as_numpy(W, name)
+    check(W.ndim == 2, f"{name} must be a matrix, got {W.ndim} dimension(s)")
+    check(min(W.shape) >= 1, f"{name} has an empty dimension: shape {W.shape}")
+    _finite(W, name)
     return W
 
 
 def _vector(v, name, n):
     v = _as_numpy(v, name)
-    check(v.shape == (n,), f"{name} has shape {v.shape}, expected ({n},)")
+    _shape(v, name, n)
     _finite(v, name)
     return v
 
@@ -158,11 +232,26 @@ def _finite(a, name):
     check(np.isfinite(a).all(), f"{name} contains NaN or inf")
 
 
+def _to_backend(be, a, name):
+    """a (finite float64 numpy) as a new array of backend be, refusing values that overflow
+    its dtype (1e39 is finite in float64 but inf in float32): checked after conversion."""
+    import numpy as np
+    with np.errstate(over="ignore"):  # the overflow is reported below, as an error
+        out = be.asarray(a)
+    check(be.all_finite(out),
+          f"{name} overflows {be.dtype}: its largest magnitude is {np.abs(a).max():.3g}")
+    return out
+
+
 def _widths(widths):
-    try:
-        widths = [int(w) for w in widths]
-    except (TypeError, ValueError):
-        raise FwdrevError(f"widths must be a list of integers, got {widths!r}") from None
+    """Widths as Python ints; each must be a true integer (numpy integers too, never bool
+    or float, not even 3.0) and at least 1."""
+    import numbers
+    widths = _list(widths, "widths")
+    for w in widths:
+        check(isinstance(w, numbers.Integral) and not isinstance(w, bool),
+              f"widths must be a list of integers, got {w!r} ({type(w).__name__}) in {widths}")
+    widths = [int(w) for w in widths]
     check(len(widths) >= 2, f"widths needs at least [d, K], got {widths}")
     check(min(widths) >= 1, f"every width must be at least 1, got {widths}")
     return widths

@@ -49,12 +49,22 @@ def check_wrt(wrt):
     check(wrt in TARGETS, f"unknown wrt {wrt!r} (known: {', '.join(TARGETS)})")
 
 
+def check_answer(mode, target, b, value, grad=None, jac=None):
+    """Refuse a non-finite answer rather than return it: the value (f(x), or ŷ for a
+    Jacobian) and every array of the derivative (each layer's ∂f/∂W_i and ∂f/∂b_i for
+    wrt="params"). Engines and peers alike."""
+    what = "the Jacobian" if jac is not None else "the gradient"
+    for a in _flat([jac if jac is not None else grad]):
+        if not b.all_finite(a):
+            raise FwdrevError(f"{mode} {target}: {what} is not finite (overflow in the chain?)")
+    if not b.all_finite(value):
+        name = "ŷ = h(x)" if jac is not None else "the value f(x)"
+        raise FwdrevError(f"{mode} {target}: {name} is not finite (overflow in the chain?)")
+
+
 def finish(mode, target, k, value, grad=None, jac=None) -> Result:
-    """Refuse a non-finite answer rather than return it; package the counts."""
-    arrays = [jac] if jac is not None else (grad if isinstance(grad, list) else [grad])
-    for a in _flat(arrays):
-        if not k.b.all_finite(a):
-            raise FwdrevError(f"{mode} {target}: the result is not finite (overflow in the chain?)")
+    """Check the answer (check_answer) and package it with the counts."""
+    check_answer(mode, target, k.b, value, grad, jac)
     phases = k.phases()
     return Result(mode, target, value, phases["chain"], phases, grad=grad, jac=jac)
 

@@ -140,6 +140,30 @@ def jacobian_ops_widths(mode, widths, activation=False) -> Ops:
     return _sum(prods) + Ops(mults=diag if activation else 0)
 
 
+# -- the loss: its share of the eval and loss_grad phases ------------------------------
+_LOSS_OPS = {
+    "squared": lambda K: {"eval": Ops(K + 1, K - 1), "loss_grad": Ops(adds=K)},
+    "softmax_ce": lambda K: {"eval": Ops(K + 1, 4 * K - 2, 2 * K), "loss_grad": Ops(2 * K, K)},
+}
+
+
+def loss_ops(loss, K) -> dict:
+    """{"eval": Ops, "loss_grad": Ops} of the loss alone on K outputs (the chain's own
+    W z (+ b) and σ(z) add to "eval"); funcs count exp, log and comparisons.
+
+    squared, ℓ = ½ r·r with r = ŷ − y: loss_grad forms r (K adds); eval r·r (K mults,
+    K − 1 adds) and ½·(r·r) (1 mult): K + 1 mults, K − 1 adds.
+    softmax_ce, ℓ = log S·Σy − y·s with s = ŷ − max ŷ, e = exp s, S = Σe: eval max ŷ
+    (K − 1 comparisons), s (K adds), e (K funcs), S (K − 1 adds), log S (1 func), Σy
+    (K − 1 adds), log S·Σy (1 mult), y·s (K mults, K − 1 adds), their difference (1 add):
+    K + 1 mults, 4K − 2 adds, 2K funcs. loss_grad (e / S)·Σy − y: K divisions (counted as
+    mults) and K mults, then K adds: 2K mults, K adds.
+    """
+    check(isinstance(K, int) and not isinstance(K, bool) and K >= 1,
+          f"K must be an int of at least 1, got {K!r}")
+    return choose("loss", loss, _LOSS_OPS)(K)
+
+
 def ops_for(target, mode, L, m, d, K, dense_B=False) -> Ops:
     """Dispatch on target: "gradient", "params" or "jacobian"."""
     fn = choose("target", target, {"gradient": gradient_ops, "params": params_ops,

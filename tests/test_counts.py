@@ -101,6 +101,44 @@ def test_phases_cover_evaluation_and_loss():
     assert res.ops_all.total == sum(o.total for o in res.phases.values())
 
 
+def _network_eval(widths, activation=False, bias=False):
+    """The eval phase without the loss: n_{i+1}(2n_i − 1) per W_i z, n_{i+1} adds per bias,
+    one func per entry of every hidden σ(z)."""
+    n, total = widths, predict.Ops()
+    for i in range(len(n) - 1):
+        total = total + predict.product_ops(n[i + 1], n[i], 1) + predict.Ops(adds=n[i + 1] * bias)
+    return total + predict.Ops(funcs=sum(n[1:-1]) if activation else 0)
+
+
+def test_loss_closed_forms_by_hand():
+    """K = 3 (see predict.loss_ops for the derivation). softmax_ce eval: max 2 cmp, ŷ − max 3,
+    exp 3, Σe 2, log 1, Σy 2, logS·Σy 1×, y·s 3× 2+, the difference 1+; loss_grad e/S 3×,
+    ·Σy 3×, − y 3+. squared eval: r·r 3× 2+, ½· 1×; loss_grad ŷ − y 3+."""
+    assert predict.loss_ops("softmax_ce", 3) == {"eval": predict.Ops(4, 10, 6),
+                                                 "loss_grad": predict.Ops(6, 3, 0)}
+    assert predict.loss_ops("squared", 3) == {"eval": predict.Ops(4, 2), "loss_grad": predict.Ops(adds=3)}
+    assert predict.loss_ops("softmax_ce", 1)["eval"] == predict.Ops(2, 2, 2)  # max, Σ: no ops
+
+
+@pytest.mark.parametrize("loss", ["softmax_ce", "squared"])
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_loss_phases_equal_closed_form(loss, backend):
+    """Per-phase eval and loss_grad counts = the network's own evaluation + predict.loss_ops,
+    exactly, for several K; a Jacobian evaluates no loss."""
+    for widths in ([4, 1], [4, 2], [3, 5, 7], [6, 4, 4, 3], [2, 9, 10]):
+        for activation, bias in ((None, False), ("tanh", True)):
+            c = Chain.random(widths, activation=activation, loss=loss, bias=bias, backend=backend, seed=5)
+            x, net = c.random_x(), _network_eval(widths, activation is not None, bias)
+            want = predict.loss_ops(loss, widths[-1])
+            for mode in ("forward", "reverse"):
+                for wrt in ("input", "params"):
+                    ph = MODES[mode].gradient(c, x, wrt=wrt).phases
+                    assert ph["eval"] == net + want["eval"], (widths, mode, wrt)
+                    assert ph["loss_grad"] == want["loss_grad"], (widths, mode, wrt)
+                ph = MODES[mode].jacobian(c, x).phases
+                assert (ph["eval"], ph["loss_grad"]) == (net, predict.Ops())
+
+
 # -- an independent counter ------------------------------------------------------------
 def _mm(a, b, *args, out_shape=None, **kw):
     n, m = a

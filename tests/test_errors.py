@@ -83,3 +83,28 @@ def test_cuda_without_gpu_is_a_clear_error():
 
 def test_unknown_device():
     _raises("unknown device 'tpu'", get_backend, "torch", "tpu")
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_overflow_in_a_later_layers_parameter_gradient_is_refused(backend):
+    """float32, x = 1, W_0 = 1e20, W_1 = 0.1, y = 0: z_1 = 1e20, ŷ = r = 1e19, f = 5e37,
+    ∇_x f = 1e38 and ∂f/∂W_0 = W_1 r x = 1e18 are finite; only ∂f/∂W_1 = r z_1 = 1e39 is not."""
+    c = Chain.from_matrices([[[1e20]], [[0.1]]], [0.0], dtype="float32", backend=backend)
+    for mode in ("forward", "reverse"):
+        res = MODES[mode].gradient(c, [1.0])
+        assert math.isfinite(float(res.value)) and math.isfinite(float(res.grad[0]))
+        _raises(f"^{mode} params: the gradient is not finite", MODES[mode].gradient, c, [1.0],
+                wrt="params")
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_non_finite_value_is_refused(backend):
+    """A finite derivative does not excuse an infinite value. float32, W = 1, y = 0,
+    x = 1e20: ∇_x f = r W = 1e20 but f = ½ r² = 5e39; and ŷ = 3e38 + 3e38 with J = (1, 1)."""
+    c = Chain.from_matrices([[[1.0]]], [0.0], dtype="float32", backend=backend)
+    wide = Chain.from_matrices([[[1.0, 1.0]]], [0.0], dtype="float32", backend=backend)
+    for mode in ("forward", "reverse"):
+        _raises(rf"^{mode} gradient: the value f\(x\) is not finite", MODES[mode].gradient, c, [1e20])
+        _raises(rf"^{mode} jacobian: ŷ = h\(x\) is not finite", MODES[mode].jacobian, wide, [3e38, 3e38])

@@ -157,3 +157,65 @@ def test_same_seed_same_chain_on_every_backend():
     b = Chain.random([5, 6, 3], backend="torch", seed=11)
     for (Wa, _), (Wb, _) in zip(params_numpy(a), params_numpy(b)):
         assert np.array_equal(Wa, Wb)
+
+
+# -- cases the random chains above never reach ----------------------------------------
+def _autograd(chain, x):
+    """f, ∇_x f and every ∂f/∂W_i, ∂f/∂b_i by torch.autograd in float64."""
+    xt = _x64(chain, x).requires_grad_(True)
+    ps = [(torch.tensor(W, requires_grad=True), None if b is None else torch.tensor(b, requires_grad=True))
+          for W, b in params_numpy(chain)]
+    flat = [t for p in ps for t in p if t is not None]
+    f = torch_f(chain)(xt, ps)
+    gx, *gp = torch.autograd.grad(f, [xt] + flat)
+    return f.item(), gx.numpy(), [g.numpy() for g in gp]
+
+
+def _assert_both_modes_match_autograd(chain, x):
+    f, gx, gp = _autograd(chain, x)
+    assert np.isfinite(f) and np.isfinite(gx).all()
+    for mode in ("forward", "reverse"):
+        res = MODES[mode].gradient(chain, x)
+        assert abs(float(res.value) - f) <= TOL * max(1.0, abs(f)), mode
+        assert relerr(as_np(chain, res.grad), gx) <= TOL, mode
+        ours = [as_np(chain, a) for layer in MODES[mode].gradient(chain, x, wrt="params").grad
+                for a in layer]
+        assert len(ours) == len(gp)
+        for a, g in zip(ours, gp):
+            assert relerr(a, g) <= TOL, mode
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_softmax_ce_with_unnormalised_target(backend):
+    """∇ℓ = softmax(ŷ)·Σy − y: the random chains all have a one-hot y (Σy = 1); here Σy = 3.5."""
+    rng = np.random.default_rng(5)
+    Ws = [rng.standard_normal((5, 3)), rng.standard_normal((4, 5))]
+    chain = Chain.from_matrices(Ws, [0.5, 2.0, 0.0, 1.0], loss="softmax_ce", activation="tanh",
+                                backend=backend, bs=[None, rng.standard_normal(4)])
+    _assert_both_modes_match_autograd(chain, chain.random_x())
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("y", [[0.0, 1.0, 0.0, 0.0], [0.5, 2.0, 0.0, 1.0]], ids=["one-hot", "unnormalised"])
+def test_softmax_ce_is_stable_for_large_logits(backend, y):
+    """ŷ ≈ 1000 through a large bias: exp(ŷ) overflows float64, exp(ŷ − max ŷ) does not;
+    the oracle is torch's log_softmax."""
+    rng = np.random.default_rng(6)
+    Ws = [rng.standard_normal((5, 3)), rng.standard_normal((4, 5))]
+    chain = Chain.from_matrices(Ws, y, loss="softmax_ce", activation="tanh", backend=backend,
+                                bs=[None, [1000.0, 1001.0, 999.0, 1000.5]])
+    x = chain.random_x()
+    assert as_np(chain, MODES["reverse"].jacobian(chain, x).value).min() > 990
+    _assert_both_modes_match_autograd(chain, x)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_relu_derivative_at_zero_is_zero(backend):
+    """relu'(0) = 0, torch's convention: integer weights and x give z_1 = (0, 0, 3) exactly,
+    and the chain back through the two zeros would change ∇_x f and ∂f/∂W_0 otherwise."""
+    W0 = [[1.0, -1.0, 0.0], [2.0, 1.0, -3.0], [1.0, 1.0, 1.0]]
+    W1 = [[1.0, 2.0, -1.0], [3.0, -1.0, 2.0]]
+    chain = Chain.from_matrices([W0, W1], [1.0, 0.0], activation="relu", backend=backend)
+    x = chain.backend.asarray([1.0, 1.0, 1.0])
+    assert (np.array(W0) @ np.ones(3)).tolist() == [0.0, 0.0, 3.0]
+    _assert_both_modes_match_autograd(chain, x)
