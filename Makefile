@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test textbook bench sweep report regress baseline bench-compare clean
+.PHONY: install install-jax test textbook bench sweep report regress baseline bench-compare clean
 
 install: $(STAMP)
 
@@ -12,6 +12,10 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
+
+# The optional JAX peers (jax-rev, jax-fwd): about 600 MB with what it needs.
+install-jax: $(STAMP)
+	$(PY) -m pip install -q -c constraints.txt -e '.[test,jax]'
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -8,7 +8,7 @@
 Every entry of `MODES` has the same two functions, `gradient(chain, x, wrt="input",
 dense_B=False)` and `jacobian(chain, x)`, returning a `Result`.
 """
-from . import forward, predict, reverse
+from . import cheapest, forward, jax_peers, predict, reverse, torch_peers
 from .backends import BACKENDS, DTYPES, cuda_available, get_backend
 from .chain import Chain
 from .engine import Result
@@ -31,7 +31,16 @@ def register_mode(name, mode):
 
 register_mode("forward", forward)
 register_mode("reverse", reverse)
+register_mode("cheapest", cheapest)
+register_mode("autograd", torch_peers.autograd)
+register_mode("func-rev", torch_peers.func_rev)
+register_mode("func-fwd", torch_peers.func_fwd)
+register_mode("jax-rev", jax_peers.jax_rev)
+register_mode("jax-fwd", jax_peers.jax_fwd)
 
-__all__ = ["Chain", "MODES", "register_mode", "Result", "Ops", "PHASES", "FwdrevError",
+ENGINES = ("forward", "reverse", "cheapest")
+"""The modes that count their operations (the others are peers: ops is None)."""
+
+__all__ = ["Chain", "MODES", "ENGINES", "register_mode", "Result", "Ops", "PHASES", "FwdrevError",
            "predict", "BACKENDS", "DTYPES", "get_backend", "cuda_available", "LAYERS",
            "ACTIVATIONS", "LOSSES"]

@@ -1,0 +1,120 @@
+"""Cheapest mode: the bracketing of the Jacobian product with the fewest operations.
+
+    input:    ∇f(x)ᵀ = J_ℓ A_L ⋯ A_0, bracketed by dynamic programming (matrix-chain order)
+    jacobian: J_h = A_L ⋯ A_0, likewise (no loss row)
+    params:   backpropagation (each ∂f/∂W_i needs the row J_ℓ A_L ⋯ A_{i+1}, and reverse
+              mode forms every one of those rows once, as vector-matrix products)
+
+Forward mode is one bracketing (right to left), reverse mode another (left to right); the
+DP looks at all of them, with each factor's true cost under the counting convention: a
+dense (n×m)(m×l) product costs n·m·l mults and n·(m−1)·l adds; a diagonal factor (an
+activation's σ'(z)) costs one multiplication per entry it scales and is never formed;
+a single factor costs nothing. On an hourglass [d, M, s, M, K] the best bracketing
+multiplies through the narrow waist first and beats both pure modes.
+
+    cost[i][j] = min over i ≤ k < j of cost[i][k] + cost[k+1][j] + join(i..k, k+1..j)
+
+`plan(factors)` returns the minimum and the split table; `gradient` and `jacobian` execute
+that bracketing through the counting kernel, so the counted total equals the DP's value.
+"""
+from __future__ import annotations
+
+from . import reverse
+from .engine import check_wrt, finish, start
+from .ops import product_ops
+
+name = "cheapest"
+
+DENSE, DIAG = "dense", "diag"
+
+
+def factor_shapes(chain, with_loss=True):
+    """[(kind, rows, cols)] of J_ℓ (a 1 × K row, when with_loss) and A_L … A_0, left to right."""
+    out = [(DENSE, 1, chain.K)] if with_loss else []
+    for layer in reversed(chain.layers):
+        kind = DENSE if layer.kind == "linear" else DIAG
+        out.append((kind, layer.n_out, layer.n_in))
+    return out
+
+
+def join_cost(left, right) -> int:
+    """Operations of multiplying two (kind, rows, cols) blocks, and the kind of the result."""
+    (lk, n, m), (rk, _, l) = left, right
+    if lk == DIAG and rk == DIAG:
+        return n, DIAG            # a diagonal times a diagonal: one mult per entry
+    if lk == DIAG:
+        return m * l, DENSE       # scale the rows of the right block
+    if rk == DIAG:
+        return n * m, DENSE       # scale the columns of the left block
+    return product_ops(n, m, l).total, DENSE
+
+
+def plan(shapes):
+    """(minimum total operations, split table) over every bracketing of the factors."""
+    n = len(shapes)
+    cost = [[0] * n for _ in range(n)]
+    block = [[None] * n for _ in range(n)]
+    split = [[None] * n for _ in range(n)]
+    for i, s in enumerate(shapes):
+        block[i][i] = s
+    for span in range(1, n):
+        for i in range(n - span):
+            j = i + span
+            best = None
+            for k in range(i, j):
+                c, kind = join_cost(block[i][k], block[k + 1][j])
+                total = cost[i][k] + cost[k + 1][j] + c
+                if best is None or total < best[0]:
+                    best = (total, k, kind)
+            cost[i][j], split[i][j] = best[0], best[1]
+            block[i][j] = (best[2], shapes[i][1], shapes[j][2])
+    return cost[0][n - 1], split
+
+
+def _factors(chain, t, with_loss):
+    """The factors as (kind, array): a diagonal is its vector σ'(z), a linear layer its W."""
+    out = [(DENSE, t.loss_grad)] if with_loss else []
+    for layer, jc in zip(reversed(chain.layers), reversed(t.jacs)):
+        out.append((DENSE, layer.W) if layer.kind == "linear" else (DIAG, jc))
+    return out
+
+
+def _execute(k, factors, split, i, j):
+    """The product of factors i..j in the planned bracketing, through the kernel."""
+    if i == j:
+        return factors[i]
+    s = split[i][j]
+    (lk, a), (rk, b) = _execute(k, factors, split, i, s), _execute(k, factors, split, s + 1, j)
+    if lk == DIAG and rk == DIAG:
+        return DIAG, k.mul(a, b)
+    if lk == DIAG:
+        return DENSE, k.rowscale(a, b)
+    if rk == DIAG:
+        return DENSE, k.colscale(a, b)
+    return DENSE, k.matmul(a, b)
+
+
+def _product(chain, k, t, with_loss):
+    shapes = factor_shapes(chain, with_loss)
+    _, split = plan(shapes)
+    with k.phase("chain"):
+        kind, out = _execute(k, _factors(chain, t, with_loss), split, 0, len(shapes) - 1)
+    return k.diag(out) if kind == DIAG else out
+
+
+def gradient(chain, x, wrt="input", dense_B=False):
+    """∇f at x: for the input by the cheapest bracketing of J_ℓ A_L ⋯ A_0; for the
+    parameters by backpropagation (see the module's docstring)."""
+    check_wrt(wrt)
+    if wrt == "params":
+        res = reverse.gradient(chain, x, wrt="params", dense_B=dense_B)
+        res.mode = name
+        return res
+    k, t = start(chain, x)
+    return finish(name, "gradient", k, t.value, grad=_product(chain, k, t, True))
+
+
+def jacobian(chain, x):
+    """The K × d Jacobian of h at x by the cheapest bracketing of A_L ⋯ A_0."""
+    k, t = start(chain, x, with_loss=False)
+    return finish(name, "jacobian", k, t.yhat, jac=_product(chain, k, t, False))

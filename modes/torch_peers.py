@@ -1,0 +1,110 @@
+"""Peers from torch: what a user of the framework would call, on the chain's own arrays.
+
+    autograd:  gradient by f.backward() (torch.autograd.grad); Jacobian by
+               torch.autograd.functional.jacobian (one backward pass per output row)
+    func-rev:  torch.func.grad for gradients (a vjp), torch.func.jacrev for the Jacobian
+    func-fwd:  torch.func.jacfwd for both (vmapped jvps, one per input direction)
+
+On a numpy chain the arrays are shared with torch (torch.from_numpy, no copy) and the
+answer comes back as numpy arrays; on a torch chain (CPU or CUDA) nothing is converted.
+"""
+from __future__ import annotations
+
+from .engine import check_wrt
+from .peers import ChainFunction, Primitives, flat_params, group_params, result
+
+
+class _Twin:
+    """The chain's function and arrays in torch, with the way back to the chain's backend."""
+
+    def __init__(self, chain):
+        import torch
+        self.torch, self.b = torch, chain.backend
+        self.numpy = chain.backend.name == "numpy"
+        conv = torch.from_numpy if self.numpy else (lambda a: a)
+        xp = Primitives(torch.tanh, torch.sigmoid, torch.relu, lambda z: torch.logsumexp(z, 0))
+        self.fn = ChainFunction(chain, xp, conv(chain.loss.y))
+        self.params = [conv(p) for p in flat_params(chain)]
+        self.conv = conv
+
+    def x(self, chain, x):
+        return self.conv(chain.input(x))
+
+    def back(self, a):
+        a = a.detach()
+        return a.numpy() if self.numpy else a
+
+
+def _twin(chain):
+    return _Twin(chain)
+
+
+class TorchPeer:
+    """One torch peer: `name` and how it forms gradients and Jacobians."""
+
+    def __init__(self, name, grad_input, grad_params, jac):
+        self.name, self._gi, self._gp, self._jac = name, grad_input, grad_params, jac
+
+    def gradient(self, chain, x, wrt="input", dense_B=False):
+        """∇f at x with respect to the input or to every layer's parameters (dense_B is
+        accepted for the common signature; torch decides how it multiplies)."""
+        check_wrt(wrt)
+        t = _twin(chain)
+        xt = t.x(chain, x)
+        if wrt == "input":
+            value, g = self._gi(t, xt)
+            return result(self.name, "gradient", t.b, t.back(value), grad=t.back(g))
+        value, gs = self._gp(t, xt)
+        return result(self.name, "params", t.b, t.back(value),
+                      grad=group_params(chain, [t.back(g) for g in gs]))
+
+    def jacobian(self, chain, x):
+        """The K × d Jacobian of h at x."""
+        t = _twin(chain)
+        yhat, jac = self._jac(t, t.x(chain, x))
+        return result(self.name, "jacobian", t.b, t.back(yhat), jac=t.back(jac))
+
+
+# -- autograd ------------------------------------------------------------------------------
+def _autograd_input(t, x):
+    x = x.detach().requires_grad_(True)
+    value = t.fn.f(t.params, x)
+    return value, t.torch.autograd.grad(value, x)[0]
+
+
+def _autograd_params(t, x):
+    ps = [p.detach().requires_grad_(True) for p in t.params]
+    value = t.fn.f(ps, x)
+    return value, t.torch.autograd.grad(value, ps)
+
+
+def _autograd_jac(t, x):
+    with t.torch.no_grad():
+        yhat = t.fn.h(t.params, x)
+    return yhat, t.torch.autograd.functional.jacobian(lambda v: t.fn.h(t.params, v), x)
+
+
+autograd = TorchPeer("autograd", _autograd_input, _autograd_params, _autograd_jac)
+
+
+# -- torch.func ------------------------------------------------------------------------------
+def _with_value(fn):
+    """fn(params, x) -> (output, output): torch.func's has_aux hands the value back from
+    the same evaluation, so no second forward pass is timed."""
+    def aux(params, x):
+        out = fn(params, x)
+        return out, out
+    return aux
+
+
+def _func(transform, argnums, what="f"):
+    """(value, transform(what)) at (params, x) w.r.t. argnums (0: params, 1: x)."""
+    def run(t, x):
+        fn = _with_value(getattr(t.fn, what))
+        d, value = getattr(t.torch.func, transform)(fn, argnums=argnums, has_aux=True)(t.params, x)
+        return value, d
+    return run
+
+
+func_rev = TorchPeer("func-rev", _func("grad", 1), _func("grad", 0), _func("jacrev", 1, "h"))
+func_fwd = TorchPeer("func-fwd", _func("jacfwd", 1), _func("jacfwd", 0), _func("jacfwd", 1, "h"))
