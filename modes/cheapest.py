@@ -20,7 +20,8 @@ that bracketing through the counting kernel, so the counted total equals the DP'
 from __future__ import annotations
 
 from . import reverse
-from .engine import check_wrt, finish, start
+from .chain import evaluate
+from .engine import check_wrt, run
 from .ops import product_ops
 
 name = "cheapest"
@@ -94,27 +95,28 @@ def _execute(k, factors, split, i, j):
     return DENSE, k.matmul(a, b)
 
 
-def _product(chain, k, t, with_loss):
+def _product(chain, k, x, with_loss):
+    """(value, grad, jac) by the planned bracketing (the DP runs once, while recording)."""
+    t = evaluate(chain, x, k, with_loss=with_loss)
     shapes = factor_shapes(chain, with_loss)
     _, split = plan(shapes)
     with k.phase("chain"):
         kind, out = _execute(k, _factors(chain, t, with_loss), split, 0, len(shapes) - 1)
-    return k.diag(out) if kind == DIAG else out
+    out = k.diag(out) if kind == DIAG else out
+    return (t.value, out, None) if with_loss else (t.yhat, None, out)
 
 
-def gradient(chain, x, wrt="input", dense_B=False):
+def gradient(chain, x, wrt="input", dense_B=False, check=True):
     """∇f at x: for the input by the cheapest bracketing of J_ℓ A_L ⋯ A_0; for the
     parameters by backpropagation (see the module's docstring)."""
     check_wrt(wrt)
     if wrt == "params":
-        res = reverse.gradient(chain, x, wrt="params", dense_B=dense_B)
+        res = reverse.gradient(chain, x, wrt="params", dense_B=dense_B, check=check)
         res.mode = name
         return res
-    k, t = start(chain, x)
-    return finish(name, "gradient", k, t.value, grad=_product(chain, k, t, True))
+    return run(name, "gradient", chain, x, (), lambda c, k, v: _product(c, k, v, True), check)
 
 
-def jacobian(chain, x):
+def jacobian(chain, x, check=True):
     """The K × d Jacobian of h at x by the cheapest bracketing of A_L ⋯ A_0."""
-    k, t = start(chain, x, with_loss=False)
-    return finish(name, "jacobian", k, t.yhat, jac=_product(chain, k, t, False))
+    return run(name, "jacobian", chain, x, (), lambda c, k, v: _product(c, k, v, False), check)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from .chain import evaluate
 from .errors import FwdrevError, check
-from .kernel import Kernel
+from .plan import planned
 from .ops import Ops
 
 TARGETS = ("input", "params")
@@ -38,11 +38,17 @@ class Result:
         return total
 
 
-def start(chain, x, with_loss=True):
-    """Check x, make a counting kernel, and evaluate the chain once: (kernel, trace)."""
-    x = chain.input(x)
-    k = Kernel(chain.backend)
-    return k, evaluate(chain, x, k, with_loss=with_loss)
+def run(mode, target, chain, x, key, body, check=True) -> Result:
+    """One engine call: x checked (chain.input), then the chain's plan for (mode, target,
+    *key) run on it — recorded on the first call by body(k, x) -> (value, grad, jac), which
+    computes through the counting kernel k (modes.plan). check=False skips the finiteness
+    check of the answer, for timing loops that check once outside (bench)."""
+    x = chain.input(x, check)
+    p, out = planned(chain, (mode, target) + tuple(key), x, lambda k, v: body(chain, k, v))
+    value, grad, jac = out if out is not None else p.run(x)
+    if check:
+        check_answer(mode, target, chain.backend, value, grad, jac)
+    return Result(mode, target, value, p.ops, dict(p.phases), grad=grad, jac=jac)
 
 
 def check_wrt(wrt):
@@ -62,23 +68,16 @@ def check_answer(mode, target, b, value, grad=None, jac=None):
         raise FwdrevError(f"{mode} {target}: {name} is not finite (overflow in the chain?)")
 
 
-def finish(mode, target, k, value, grad=None, jac=None) -> Result:
-    """Check the answer (check_answer) and package it with the counts."""
-    check_answer(mode, target, k.b, value, grad, jac)
-    phases = k.phases()
-    return Result(mode, target, value, phases["chain"], phases, grad=grad, jac=jac)
-
-
 def split_params(chain, k, vec):
     """Cut a flat parameter gradient into one tuple of arrays per linear layer, shaped as
     the parameters (w = vec(Wᵀ): rows of W concatenated, then the bias)."""
     out, at = [], 0
     for layer in chain.linear_layers:
         n = layer.n_out * layer.n_in
-        grads = [k.reshape(vec[at: at + n], (layer.n_out, layer.n_in))]
+        grads = [k.reshape(k.slice(vec, at, at + n), (layer.n_out, layer.n_in))]
         at += n
         if layer.b is not None:
-            grads.append(vec[at: at + layer.n_out])
+            grads.append(k.slice(vec, at, at + layer.n_out))
             at += layer.n_out
         out.append(tuple(grads))
     return out

@@ -6,7 +6,8 @@
 """
 from __future__ import annotations
 
-from .engine import check_wrt, finish, split_params, start
+from .chain import evaluate
+from .engine import check_wrt, run, split_params
 
 name = "forward"
 
@@ -20,17 +21,25 @@ def _accumulate(chain, k, t):
     return F
 
 
-def gradient(chain, x, wrt="input", dense_B=False):
+def gradient(chain, x, wrt="input", dense_B=False, check=True):
     """∇f at x with respect to the input (wrt="input") or to every layer's parameters
     (wrt="params"). dense_B is accepted for symmetry with reverse mode: forward
     accumulation places B_i as a block and never multiplies by it, so it changes nothing."""
     check_wrt(wrt)
-    k, t = start(chain, x)
     if wrt == "input":
-        F = _accumulate(chain, k, t)
-        with k.phase("chain"):
-            grad = k.matmul(t.loss_grad, F)
-        return finish(name, "gradient", k, t.value, grad=grad)
+        return run(name, "gradient", chain, x, (), _input_gradient, check)
+    return run(name, "params", chain, x, (), _params_gradient, check)
+
+
+def _input_gradient(chain, k, x):
+    t = evaluate(chain, x, k)
+    F = _accumulate(chain, k, t)
+    with k.phase("chain"):
+        return t.value, k.matmul(t.loss_grad, F), None
+
+
+def _params_gradient(chain, k, x):
+    t = evaluate(chain, x, k)
     with k.phase("chain"):
         J = k.zeros((chain.d, 0))  # J_O before any layer: no parameter columns yet
         for layer, c, jc in zip(chain.layers, t.caches, t.jacs):
@@ -38,10 +47,14 @@ def gradient(chain, x, wrt="input", dense_B=False):
             if layer.n_params:
                 J = k.hcat([J, layer.B_dense(k, c)])
         vec = k.matmul(k.T(J), t.loss_grad)
-    return finish(name, "params", k, t.value, grad=split_params(chain, k, vec))
+    return t.value, split_params(chain, k, vec), None
 
 
-def jacobian(chain, x):
+def jacobian(chain, x, check=True):
     """The K × d Jacobian of h at x, by accumulating F_L."""
-    k, t = start(chain, x, with_loss=False)
-    return finish(name, "jacobian", k, t.yhat, jac=_accumulate(chain, k, t))
+    return run(name, "jacobian", chain, x, (), _jacobian, check)
+
+
+def _jacobian(chain, k, x):
+    t = evaluate(chain, x, k, with_loss=False)
+    return t.yhat, None, _accumulate(chain, k, t)

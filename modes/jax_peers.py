@@ -68,9 +68,9 @@ class JaxPeer:
     def __init__(self, name, grad, jac):
         self.name, self._grad, self._jac = name, grad, jac
 
-    def _call(self, chain, x, target):
+    def _call(self, chain, x, target, check=True):
         e = _entry(chain)
-        xj = e["conv"](chain.input(x))
+        xj = e["conv"](chain.input(x, check))
         if target not in e["compiled"]:
             jax = _jax()
             argnums, what, tr = {"gradient": (1, "f", self._grad), "params": (0, "f", self._grad),
@@ -84,18 +84,18 @@ class JaxPeer:
         back = lambda a: b.asarray(a.__array__().copy())  # noqa: E731  waits for the device
         return back(value), d, back
 
-    def gradient(self, chain, x, wrt="input", dense_B=False):
+    def gradient(self, chain, x, wrt="input", dense_B=False, check=True):
         """∇f at x with respect to the input or to every layer's parameters."""
         check_wrt(wrt)
         target = "gradient" if wrt == "input" else "params"
-        value, d, back = self._call(chain, x, target)
+        value, d, back = self._call(chain, x, target, check)
         grad = back(d) if wrt == "input" else group_params(chain, [back(g) for g in d])
-        return result(self.name, target, chain.backend, value, grad=grad)
+        return result(self.name, target, chain.backend, value, grad=grad, check=check)
 
-    def jacobian(self, chain, x):
+    def jacobian(self, chain, x, check=True):
         """The K × d Jacobian of h at x."""
-        value, d, back = self._call(chain, x, "jacobian")
-        return result(self.name, "jacobian", chain.backend, value, jac=back(d))
+        value, d, back = self._call(chain, x, "jacobian", check)
+        return result(self.name, "jacobian", chain.backend, value, jac=back(d), check=check)
 
 
 jax_rev = JaxPeer("jax-rev", "grad", "jacrev")

@@ -98,6 +98,7 @@ class Kernel:
     def diag(self, v): return self.b.diag(v)
     def hcat(self, blocks): return self.b.hcat(blocks)
     def reshape(self, a, shape): return self.b.reshape(a, shape)
+    def slice(self, a, start, stop): return self.b.slice(a, start, stop)
     def T(self, a): return self.b.transpose(a)
     def kron_eye(self, n, z): return self.b.kron_eye(n, z)
 

@@ -7,12 +7,26 @@ activation is diagonal, the B of a linear layer is I ⊗ zᵀ. All arithmetic go
 """
 from __future__ import annotations
 
+from .plan import bump_epoch
+
 LAYERS: dict = {}
 """kind → layer class."""
 ACTIVATIONS: dict = {}
 """activation name → layer class (a subset of LAYERS)."""
 LOSSES: dict = {}
 """loss name → loss class."""
+
+
+class _Watched:
+    """Assigning one of `watched` (a layer's W or b, a loss's y) bumps the plan epoch, so no
+    engine replays a plan recorded with the array it replaced (modes.plan)."""
+
+    watched = ()
+
+    def __setattr__(self, name, value):
+        if name in self.watched:
+            bump_epoch()
+        object.__setattr__(self, name, value)
 
 
 def register(table, name):
@@ -23,8 +37,10 @@ def register(table, name):
     return deco
 
 
-class Linear:
+class Linear(_Watched):
     """g(z, W) = W z (+ b). A = W; B = I ⊗ zᵀ (| I with a bias); w = vec(Wᵀ) (rows of W)."""
+
+    watched = ("W", "b")
 
     def __init__(self, W, b=None):
         self.W, self.b = W, b
@@ -62,8 +78,9 @@ class Linear:
         """
         if dense:
             q = k.matmul(k.T(self.B_dense(k, cache)), p)
-            gW = k.reshape(q[: self.n_out * self.n_in], (self.n_out, self.n_in))
-            return (gW,) if self.b is None else (gW, q[self.n_out * self.n_in:])
+            n = self.n_out * self.n_in
+            gW = k.reshape(k.slice(q, 0, n), (self.n_out, self.n_in))
+            return (gW,) if self.b is None else (gW, k.slice(q, n, n + self.n_out))
         gW = k.outer(p, cache)
         return (gW,) if self.b is None else (gW, p)
 
@@ -122,8 +139,10 @@ LAYERS.update(ACTIVATIONS)
 
 
 @register(LOSSES, "squared")
-class Squared:
+class Squared(_Watched):
     """ℓ(ŷ) = ½‖y − ŷ‖²,  ∇ℓ = ŷ − y."""
+
+    watched = ("y",)
 
     def __init__(self, y):
         self.y = y
@@ -137,8 +156,10 @@ class Squared:
 
 
 @register(LOSSES, "softmax_ce")
-class SoftmaxCE:
+class SoftmaxCE(_Watched):
     """ℓ(ŷ) = −Σ_j y_j log softmax(ŷ)_j,  ∇ℓ = softmax(ŷ)·Σy − y (= softmax(ŷ) − y for a distribution y)."""
+
+    watched = ("y",)
 
     def __init__(self, y):
         self.y = y

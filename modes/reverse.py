@@ -6,7 +6,8 @@
 """
 from __future__ import annotations
 
-from .engine import check_wrt, finish, start
+from .chain import evaluate
+from .engine import check_wrt, run
 
 name = "reverse"
 
@@ -19,14 +20,24 @@ def _chain_back(chain, k, t, G):
     return G
 
 
-def gradient(chain, x, wrt="input", dense_B=False):
+def gradient(chain, x, wrt="input", dense_B=False, check=True):
     """∇f at x with respect to the input (wrt="input") or to every layer's parameters
     (wrt="params", by backpropagation). dense_B=True materialises each B_i and multiplies
     by it as a dense matrix: the same numbers at a far larger count."""
     check_wrt(wrt)
-    k, t = start(chain, x)
     if wrt == "input":
-        return finish(name, "gradient", k, t.value, grad=_chain_back(chain, k, t, t.loss_grad))
+        return run(name, "gradient", chain, x, (), _input_gradient, check)
+    return run(name, "params", chain, x, (dense_B,),
+               lambda c, k, v: _params_gradient(c, k, v, dense_B), check)
+
+
+def _input_gradient(chain, k, x):
+    t = evaluate(chain, x, k)
+    return t.value, _chain_back(chain, k, t, t.loss_grad), None
+
+
+def _params_gradient(chain, k, x, dense_B):
+    t = evaluate(chain, x, k)
     layers = chain.layers
     # p is needed below layer i only while some layer below still has parameters.
     needs_p = [any(l.n_params for l in layers[:i]) for i in range(len(layers))]
@@ -38,10 +49,14 @@ def gradient(chain, x, wrt="input", dense_B=False):
                 grads.append(layer.BT(k, t.caches[i], p, dense=dense_B))
             if needs_p[i]:
                 p = layer.mm_A(k, t.jacs[i], p)  # p_i = A_iᵀ p_{i+1}, as the row p_{i+1}ᵀ A_i
-    return finish(name, "params", k, t.value, grad=grads[::-1])
+    return t.value, grads[::-1], None
 
 
-def jacobian(chain, x):
+def jacobian(chain, x, check=True):
     """The K × d Jacobian of h at x, one row-vector chain for all K rows at once."""
-    k, t = start(chain, x, with_loss=False)
-    return finish(name, "jacobian", k, t.yhat, jac=_chain_back(chain, k, t, None))
+    return run(name, "jacobian", chain, x, (), _jacobian, check)
+
+
+def _jacobian(chain, k, x):
+    t = evaluate(chain, x, k, with_loss=False)
+    return t.yhat, None, _chain_back(chain, k, t, None)

@@ -31,11 +31,13 @@ EXPECTED = {
 
 def compute(backend="numpy", device="cpu", dtype="float64") -> dict:
     """Every §5 quantity, from the engines and the chain's own trace."""
-    from .engine import start
+    from .chain import evaluate
+    from .kernel import Kernel
 
     chain = Chain.from_matrices([W0, W1], Y, backend=backend, device=device, dtype=dtype)
     b = chain.backend
-    k, t = start(chain, X)
+    k = Kernel(b)
+    t = evaluate(chain, chain.input(X), k)
     lin0, lin1 = chain.layers
     F0 = lin0.A_mm(k, None, None)             # F_0 = A_0 = W_0
     F1 = lin1.A_mm(k, None, F0)               # F_1 = A_1 F_0

@@ -27,8 +27,8 @@ class _Twin:
         self.params = [conv(p) for p in flat_params(chain)]
         self.conv = conv
 
-    def x(self, chain, x):
-        return self.conv(chain.input(x))
+    def x(self, chain, x, check=True):
+        return self.conv(chain.input(x, check))
 
     def back(self, a):
         a = a.detach()
@@ -45,24 +45,24 @@ class TorchPeer:
     def __init__(self, name, grad_input, grad_params, jac):
         self.name, self._gi, self._gp, self._jac = name, grad_input, grad_params, jac
 
-    def gradient(self, chain, x, wrt="input", dense_B=False):
+    def gradient(self, chain, x, wrt="input", dense_B=False, check=True):
         """∇f at x with respect to the input or to every layer's parameters (dense_B is
         accepted for the common signature; torch decides how it multiplies)."""
         check_wrt(wrt)
         t = _twin(chain)
-        xt = t.x(chain, x)
+        xt = t.x(chain, x, check)
         if wrt == "input":
             value, g = self._gi(t, xt)
-            return result(self.name, "gradient", t.b, t.back(value), grad=t.back(g))
+            return result(self.name, "gradient", t.b, t.back(value), grad=t.back(g), check=check)
         value, gs = self._gp(t, xt)
         return result(self.name, "params", t.b, t.back(value),
-                      grad=group_params(chain, [t.back(g) for g in gs]))
+                      grad=group_params(chain, [t.back(g) for g in gs]), check=check)
 
-    def jacobian(self, chain, x):
+    def jacobian(self, chain, x, check=True):
         """The K × d Jacobian of h at x."""
         t = _twin(chain)
-        yhat, jac = self._jac(t, t.x(chain, x))
-        return result(self.name, "jacobian", t.b, t.back(yhat), jac=t.back(jac))
+        yhat, jac = self._jac(t, t.x(chain, x, check))
+        return result(self.name, "jacobian", t.b, t.back(yhat), jac=t.back(jac), check=check)
 
 
 # -- autograd ------------------------------------------------------------------------------

@@ -1,0 +1,136 @@
+"""Plan once, execute many: the first call of an engine on a chain records what it executes,
+later calls run the recording as one generated Python function.
+
+Recording runs the engine for real through a counting `Kernel` whose backend is wrapped:
+every backend call (a product, an elementwise step, a reshape) is executed and logged with
+where its arguments came from — x, an earlier step's output, or a constant (the chain's
+weights and y, scalars, shapes). The log becomes Python source, one line per step,
+
+    def plan(x):
+        r1 = matmul(c0, x)
+        r2 = matmul(c1, r1)
+        ...
+        return r7, [(r9,), (r12, r3)], None
+
+compiled once with the backend's bound methods and the constants in its namespace. The
+counts are the kernel's, taken during the recording: the counting kernel stays the single
+definition of a count, and a replay returns exactly the counts of the call it replays.
+
+Nothing is memoised on x: every replay computes from its own x. Constants are held by
+reference, so weights changed in place are seen by the next replay; weights (or y)
+replaced by other arrays make the plan stale, which every call checks (an identity test
+per layer) and answers by recording a new plan.
+"""
+from __future__ import annotations
+
+import weakref
+
+from .kernel import Kernel
+
+_PLANS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+"""chain → {key: Plan}"""
+
+EPOCH = [0]
+"""Bumped whenever any layer's W or b, or any loss's y, is assigned (modes.layers): a plan
+recorded in the current epoch is fresh without looking further."""
+
+
+def bump_epoch():
+    EPOCH[0] += 1
+
+
+class _Recording:
+    """A backend stand-in that executes every call on the real backend and logs it."""
+
+    def __init__(self, backend):
+        self._b = backend
+        self.steps = []            # (method name, argument specs, output slot)
+        self.slot = {}             # id(array) → slot number
+        self.keep = []             # every recorded array, alive so no id is reused
+        self.consts = []
+
+    def __getattr__(self, name):
+        attr = getattr(self._b, name)
+        if not callable(attr) or name in ("owns", "all_finite", "synchronize", "to_numpy"):
+            return attr
+
+        def call(*args):
+            out = attr(*args)
+            self.steps.append((name, [self.spec(a) for a in args], self.bind(out)))
+            return out
+        return call
+
+    def bind(self, a) -> int:
+        n = len(self.keep)
+        self.keep.append(a)
+        self.slot[id(a)] = n
+        return n
+
+    def spec(self, a) -> str:
+        """The source text that stands for argument a in the generated function: an earlier
+        output (first: numpy's scalars are Python floats too), a list or tuple, a literal,
+        or a constant held by reference."""
+        n = self.slot.get(id(a))
+        if n is not None and self.keep[n] is a:
+            return f"r{n}"
+        if isinstance(a, (list, tuple)):
+            inner = ", ".join(self.spec(v) for v in a)
+            return f"[{inner}]" if isinstance(a, list) else f"({inner}{',' if len(a) == 1 else ''})"
+        if a is None or type(a) in (bool, int, float, str):
+            return repr(a)
+        self.consts.append(a)
+        return f"c{len(self.consts) - 1}"
+
+
+class Plan:
+    """A recorded engine call: run(x) -> (value, grad, jac); ops and phases as counted."""
+
+    def __init__(self, rec: _Recording, out, phases, guard):
+        self.phases, self.ops, self.guard, self.epoch = phases, phases["chain"], guard, EPOCH[0]
+        lines = [f"    r{n} = {name}({', '.join(args)})" for name, args, n in rec.steps]
+        ret = ", ".join(rec.spec(o) for o in out)  # after the steps: may add constants
+        src = "def plan(r0):\n" + "\n".join(lines + [f"    return {ret}"]) + "\n"
+        ns = {f"c{i}": c for i, c in enumerate(rec.consts)}
+        ns.update({name: getattr(rec._b, name) for name, _, _ in rec.steps})
+        exec(compile(src, "<fwdrev plan>", "exec"), ns)  # noqa: S102  our own generated source
+        self.run, self.source = ns["plan"], src
+
+    def fresh(self, chain) -> bool:
+        """Whether the chain still holds the arrays the plan was recorded with: at once when
+        no array was assigned anywhere since, else by identity, array by array."""
+        if self.epoch == EPOCH[0]:
+            return True
+        if all(a is b for a, b in zip(_arrays(chain), self.guard)):
+            self.epoch = EPOCH[0]
+            return True
+        return False
+
+
+def _arrays(chain):
+    out = [chain.loss.y]
+    for layer in chain.linear_layers:
+        out += [layer.W, layer.b]
+    return out
+
+
+def planned(chain, key, x, body):
+    """(plan, answer): the chain's plan for `key`, and None; or, when there is none or it is
+    stale, a new plan recorded by running body(k, x) -> (value, grad, jac) for real through
+    a counting kernel, and that call's answer."""
+    plans = _PLANS.get(chain)
+    if plans is None:
+        plans = _PLANS[chain] = {}
+    p = plans.get(key)
+    if p is not None and p.fresh(chain):
+        return p, None
+    rec = _Recording(chain.backend)
+    rec.bind(x)  # slot 0: the plan's argument
+    k = Kernel(rec)
+    out = body(k, x)
+    p = plans[key] = Plan(rec, out, k.phases(), _arrays(chain))
+    return p, out
+
+
+def forget(chain):
+    """Drop the chain's plans (the next call records anew)."""
+    _PLANS.pop(chain, None)
