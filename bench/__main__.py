@@ -9,6 +9,7 @@ COMMANDS = {
     "report": ("bench.report", "plot a run: plots/<run-id>/*.png and REPORT.md"),
     "regress": ("bench.gate.cli", "CI gate: engine time vs the same products written directly, and exact counts, vs results/baseline.json"),
     "baseline": ("bench.gate.cli", "re-record results/baseline.json on purpose"),
+    "overhead": ("bench.overhead", "per-call cost of the engines against the same arithmetic by hand and torch.autograd"),
 }
 
 

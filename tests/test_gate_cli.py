@@ -319,9 +319,9 @@ def test_reference_computes_what_the_engine_does(backend, target, mode):
 def test_a_wrong_reference_is_refused(monkeypatch):
     real = REFERENCES[("gradient", "reverse")]
 
-    def off_by_a_bit(Ws, x, y):
-        call = real(Ws, x, y)
-        return lambda: (lambda f, g: (f, g * 1.001))(*call())
+    def off_by_a_bit(Ws, y):
+        call = real(Ws, y)
+        return lambda x: (lambda f, g: (f, g * 1.001))(*call(x))
     monkeypatch.setitem(REFERENCES, ("gradient", "reverse"), off_by_a_bit)
     with pytest.raises(ValueError, match="reference differs from the engine"):
         measure.pair(Point(L=2, m=6, d=4), "reverse")

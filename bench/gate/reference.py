@@ -1,8 +1,8 @@
 """The gate's yardstick: the products an engine call executes, written directly with the
 arrays' own operators (numpy or torch alike), with no counting, no checks, no trace object.
 
-    call = REFERENCES[(target, mode)](Ws, x, y)     # Ws: the chain's weight matrices
-    value, grad = call()
+    call = REFERENCES[(target, mode)](Ws, y)        # Ws: the chain's weight matrices
+    value, grad = call(x)
 
 Timed in the same process, interleaved with the engine on the same arrays, the reference
 runs at whatever rate this machine's BLAS gives those products; t_engine / t_reference is
@@ -15,7 +15,7 @@ that every reference's answer equals its engine's before it times anything.
 from __future__ import annotations
 
 REFERENCES: dict = {}
-"""(target, mode) → builder(Ws, x, y) → zero-argument call returning (f, gradient)."""
+"""(target, mode) → builder(Ws, y) → call(x) returning (f, gradient)."""
 
 
 def register(target, mode):
@@ -35,9 +35,9 @@ def _evaluate(Ws, x, y):
 
 
 @register("gradient", "forward")
-def forward_gradient(Ws, x, y):
+def forward_gradient(Ws, y):
     """F = W_L ⋯ W_1 W_0 (F_0 = W_0, free), then ∇f = rᵀF."""
-    def call():
+    def call(x):
         _, r, f = _evaluate(Ws, x, y)
         F = Ws[0]
         for W in Ws[1:]:
@@ -47,9 +47,9 @@ def forward_gradient(Ws, x, y):
 
 
 @register("gradient", "reverse")
-def reverse_gradient(Ws, x, y):
+def reverse_gradient(Ws, y):
     """G = rᵀ, then G ← G W_i for i = L..0."""
-    def call():
+    def call(x):
         _, r, f = _evaluate(Ws, x, y)
         G = r
         for W in reversed(Ws):
@@ -59,9 +59,9 @@ def reverse_gradient(Ws, x, y):
 
 
 @register("params", "reverse")
-def reverse_params(Ws, x, y):
+def reverse_params(Ws, y):
     """Backpropagation: ∂f/∂W_i = p_{i+1} z_iᵀ, p_i = W_iᵀ p_{i+1} (p_0 never formed)."""
-    def call():
+    def call(x):
         zs, p, f = _evaluate(Ws, x, y)
         grads = []
         for i in reversed(range(len(Ws))):

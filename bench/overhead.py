@@ -1,0 +1,133 @@
+"""python -m bench overhead: what an engine call costs beyond its arithmetic.
+
+Per backend and device, at a tiny, a middle and a large size, the per-call time of
+`MODES[mode].gradient(chain, x)` with its default arguments (every check on), the same call
+with check=False (as the sweep and the gate time it), the same arithmetic written by hand
+(bench.gate.reference), and torch.autograd (reverse only: it is a reverse-mode peer). The
+candidates are timed round-robin in one process, the order rotated each round, each call
+on the next of 16 inputs (no answer can be memoised on x); a candidate's time is its
+median over the rounds, and a ratio is the median of the per-round ratios to the hand-
+written call. Threads are pinned to 1. The per-call floor of an engine, the report's
+"hollow points" threshold, is its tiny-size time here.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from bench.gate.reference import REFERENCES
+from bench.gate.stats import median
+from bench.points import Point, chain_for, set_threads
+from modes import MODES, cuda_available
+
+SIZES = {  # name: {mode: (L, m, d, K)}
+    "tiny": {"forward": (2, 16, 16, 10), "reverse": (2, 16, 16, 10)},
+    "middle": {"forward": (3, 64, 32, 1), "reverse": (3, 64, 32, 1)},
+    "large": {"forward": (2, 768, 768, 1), "reverse": (2, 3072, 3072, 1)},
+}
+N_X = 16
+
+
+def candidates(point: Point, mode: str) -> dict:
+    """{name: call(x)} for one point and mode, each waiting for the device."""
+    chain = chain_for(point)
+    sync = chain.backend.synchronize
+    eng = MODES[mode]
+    ref = REFERENCES[("gradient", mode)]([l.W for l in chain.linear_layers], chain.loss.y)
+
+    def wrap(fn):
+        def call(x):
+            fn(x)
+            sync()
+        return call
+    out = {"engine": wrap(lambda x: eng.gradient(chain, x)),
+           "unchecked": wrap(lambda x: eng.gradient(chain, x, check=False)),
+           "hand": wrap(ref)}
+    if mode == "reverse":
+        out["autograd"] = wrap(lambda x: MODES["autograd"].gradient(chain, x))
+    xs = [chain.random_x(100 + i) for i in range(N_X)]
+    return out, xs
+
+
+def measure(point: Point, mode: str, seconds: float) -> dict:
+    """{name: median seconds per call} and {name: median ratio to "hand"}."""
+    calls, xs = candidates(point, mode)
+    names = list(calls)
+    for name in names:  # warm up: records the plans, fills caches
+        for x in xs[:4]:
+            calls[name](x)
+    times = {n: [] for n in names}
+    clock, i, t_end = time.perf_counter, 0, time.perf_counter() + seconds
+    while clock() < t_end or len(times["hand"]) < 5:
+        order = names[i % len(names):] + names[:i % len(names)]
+        for n in order:
+            x = xs[i % N_X]
+            t0 = clock()
+            calls[n](x)
+            times[n].append(clock() - t0)
+            i += 1
+    rounds = min(len(v) for v in times.values())
+    ratios = {n: median([times[n][r] / times["hand"][r] for r in range(rounds)]) for n in names}
+    return {n: median(v) for n, v in times.items()}, ratios, rounds
+
+
+def rows(backends, devices, sizes, seconds):
+    for backend in backends:
+        for device in devices:
+            if device == "cuda" and (backend != "torch" or not cuda_available()):
+                continue
+            for size in sizes:
+                for mode, (L, m, d, K) in SIZES[size].items():
+                    p = Point(backend=backend, device=device, L=L, m=m, d=d, K=K)
+                    t, r, n = measure(p, mode, seconds)
+                    yield p, size, mode, t, r, n
+
+
+def _us(v):
+    return f"{1e6 * v:10.1f}" if v is not None else f"{'-':>10}"
+
+
+def _x(v):
+    return f"{v:6.2f}x" if v is not None else f"{'-':>7}"
+
+
+def main(argv=None, command="overhead") -> int:
+    ap = argparse.ArgumentParser(prog=f"python -m bench {command}", description=__doc__.split("\n\n")[0],
+                                 epilog=__doc__.split("\n\n", 1)[1],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--backend", default="numpy,torch", help="comma-separated (default %(default)s)")
+    ap.add_argument("--device", default="cpu,cuda", help="comma-separated; cuda is skipped "
+                    "without a GPU (default %(default)s)")
+    ap.add_argument("--size", default=",".join(SIZES), help=f"comma-separated, of {', '.join(SIZES)} "
+                    "(default all)")
+    ap.add_argument("--seconds", type=float, default=1.0, help="time per size and mode (default %(default)s)")
+    try:
+        args = ap.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    sizes = [s for s in args.size.split(",") if s]
+    bad = [s for s in sizes if s not in SIZES] + [b for b in args.backend.split(",") if b not in ("numpy", "torch")]
+    if bad or not (args.seconds > 0):
+        print(f"error: unknown size or backend {', '.join(bad)}" if bad else
+              "error: --seconds must be positive", file=sys.stderr)
+        return 2
+    set_threads(1)
+    print("per-call time (µs, median) and ratio to the same arithmetic by hand (median of "
+          "per-round ratios), 1 thread, exec eager")
+    print(f"{'backend/device':14} {'size':6} {'mode':7} {'L,m,d,K':>16} {'engine':>10} {'unchecked':>10} "
+          f"{'hand':>10} {'autograd':>10} {'engine':>7} {'uncheck':>7} {'autograd':>7}  rounds")
+    try:
+        for p, size, mode, t, r, n in rows(args.backend.split(","), args.device.split(","), sizes, args.seconds):
+            shape = f"{p.L},{p.m},{p.d},{p.K}"
+            print(f"{p.backend + '/' + p.device:14} {size:6} {mode:7} {shape:>16} {_us(t['engine'])} "
+                  f"{_us(t['unchecked'])} {_us(t['hand'])} {_us(t.get('autograd'))} {_x(r['engine'])} "
+                  f"{_x(r['unchecked'])} {_x(r.get('autograd'))}  {n}", flush=True)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
