@@ -18,7 +18,9 @@ class Result:
 
     value: f(x) (or h(x) = ŷ for a Jacobian); grad: ∇_x f, or for wrt="params" a list with
     one tuple (∂f/∂W_i[, ∂f/∂b_i]) per linear layer; jac: the K × d Jacobian of h;
-    ops: the derivative-chain count (SPEC §2); phases: {phase: Ops} for every phase.
+    ops: the derivative-chain count (SPEC §2); phases: {phase: Ops} for every phase;
+    mem: {"peak": elements, "phases": {phase: elements}}, the most array elements held live
+    beyond the weights and x (modes.plan.memory), None for peers.
     """
 
     mode: str
@@ -28,6 +30,7 @@ class Result:
     phases: dict = field(default_factory=dict)
     grad: object = None
     jac: object = None
+    mem: dict = None
 
     @property
     def ops_all(self) -> Ops:
@@ -48,7 +51,7 @@ def run(mode, target, chain, x, key, body, check=True) -> Result:
     value, grad, jac = out if out is not None else p.run(x)
     if check:
         check_answer(mode, target, chain.backend, value, grad, jac)
-    return Result(mode, target, value, p.ops, dict(p.phases), grad=grad, jac=jac)
+    return Result(mode, target, value, p.ops, dict(p.phases), grad=grad, jac=jac, mem=p.mem)
 
 
 def check_wrt(wrt):

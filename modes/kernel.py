@@ -26,6 +26,10 @@ class Kernel:
         finally:
             self._phase = previous
 
+    @property
+    def current_phase(self) -> str:
+        return self._phase
+
     def phases(self) -> dict:
         """{phase: Ops} for everything counted so far."""
         return {p: Ops(*v) for p, v in self._tally.items()}

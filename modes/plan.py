@@ -45,9 +45,12 @@ class _Recording:
     def __init__(self, backend):
         self._b = backend
         self.steps = []            # (method name, argument specs, output slot)
+        self.reads = []            # per step: the slots its arguments read
+        self.phase = []            # per step: the kernel's phase when it ran
         self.slot = {}             # id(array) → slot number
         self.keep = []             # every recorded array, alive so no id is reused
         self.consts = []
+        self.kernel = None         # set by `planned`, for the phase of each step
 
     def __getattr__(self, name):
         attr = getattr(self._b, name)
@@ -56,9 +59,17 @@ class _Recording:
 
         def call(*args):
             out = attr(*args)
+            self.reads.append(sorted(self.slots_in(args)))
             self.steps.append((name, [self.spec(a) for a in args], self.bind(out)))
+            self.phase.append(self.kernel.current_phase if self.kernel else "eval")
             return out
         return call
+
+    def slots_in(self, a) -> set:
+        if isinstance(a, (list, tuple)):
+            return set().union(*(self.slots_in(v) for v in a)) if a else set()
+        n = self.slot.get(id(a))
+        return {n} if n is not None and self.keep[n] is a else set()
 
     def bind(self, a) -> int:
         n = len(self.keep)
@@ -87,7 +98,14 @@ class Plan:
 
     def __init__(self, rec: _Recording, out, phases, guard):
         self.phases, self.ops, self.guard, self.epoch = phases, phases["chain"], guard, EPOCH[0]
-        lines = [f"    r{n} = {name}({', '.join(args)})" for name, args, n in rec.steps]
+        keep = rec.slots_in(list(out))
+        self.mem, last = memory(rec, keep)
+        lines = []
+        for t, (name, args, n) in enumerate(rec.steps):
+            lines.append(f"    r{n} = {name}({', '.join(args)})")
+            dead = [f"r{s}" for s, at in last.items() if at == t and s not in keep]
+            if dead:  # free what no later step reads, as the counted peak assumes
+                lines.append(f"    del {', '.join(dead)}")
         ret = ", ".join(rec.spec(o) for o in out)  # after the steps: may add constants
         src = "def plan(r0):\n" + "\n".join(lines + [f"    return {ret}"]) + "\n"
         ns = {f"c{i}": c for i, c in enumerate(rec.consts)}
@@ -104,6 +122,50 @@ class Plan:
             self.epoch = EPOCH[0]
             return True
         return False
+
+
+VIEWS = ("reshape", "transpose", "slice")
+"""Backend calls whose result shares its argument's storage (numpy and torch alike for the
+contiguous arrays the engines make): no new elements, and they keep their base alive."""
+
+
+def memory(rec: _Recording, keep: set):
+    """The peak number of array elements the call holds live, beyond the weights and x:
+    ({"peak": n, "phases": {phase: n}}, {slot: step of its last read}). An output lives to
+    the end; anything else is freed after the last step that reads it or a view of it."""
+    n_steps = len(rec.steps)
+    made, size, base = {}, {}, {}
+    for t, (name, _, s) in enumerate(rec.steps):
+        made[s] = t
+        view = name in VIEWS and rec.reads[t]
+        base[s] = base.get(rec.reads[t][0], rec.reads[t][0]) if view else s
+        size[s] = 0 if view else _elements(rec.keep[s])
+    last = {s: made[s] for s in made}
+    for t, reads in enumerate(rec.reads):
+        for s in reads:
+            if s in last:
+                last[s] = t
+    until = {}
+    for s in made:  # storage lives while its own variable or any view of it is read
+        b = base[s]
+        end = n_steps if s in keep else last[s]
+        until[b] = max(until.get(b, -1), end)
+    live = [0] * n_steps
+    for s, t0 in made.items():
+        if size[s]:
+            for t in range(t0, min(until[s], n_steps - 1) + 1):
+                live[t] += size[s]
+    phases = {}
+    for t, ph in enumerate(rec.phase):
+        phases[ph] = max(phases.get(ph, 0), live[t])
+    return {"peak": max(live, default=0), "phases": phases}, last
+
+
+def _elements(a) -> int:
+    n = 1
+    for d in getattr(a, "shape", ()):
+        n *= int(d)
+    return n
 
 
 def _arrays(chain):
@@ -125,7 +187,7 @@ def planned(chain, key, x, body):
         return p, None
     rec = _Recording(chain.backend)
     rec.bind(x)  # slot 0: the plan's argument
-    k = Kernel(rec)
+    k = rec.kernel = Kernel(rec)
     out = body(k, x)
     p = plans[key] = Plan(rec, out, k.phases(), _arrays(chain))
     return p, out

@@ -169,3 +169,66 @@ def ops_for(target, mode, L, m, d, K, dense_B=False) -> Ops:
     fn = choose("target", target, {"gradient": gradient_ops, "params": params_ops,
                                    "jacobian": jacobian_ops})
     return fn(mode, L, m, d, K, dense_B=dense_B) if target == "params" else fn(mode, L, m, d, K)
+
+
+# -- memory: the peak number of array elements held live (modes.plan.memory) --------------
+def memory_peak(target, mode, L, m, d, K) -> int:
+    """Peak live elements of one engine call on a uniform linear chain [d, m×L, K] with the
+    squared loss, beyond the weights and x (README, "Memory"). Every term is one step of the
+    engine's plan: what it reads and writes, plus what later steps still need.
+
+    Evaluation: z_{i+1} = W_i z_i frees z_i once read, so two vectors of width m are live
+    at a time (m + K at the last layer); the loss holds ŷ and r (2K), then r, rᵀr and f.
+    gradient, reverse: r, f and the row G (m), then two rows G_{i+1}, G_i (2m + f), then
+    G_1 and ∇f (m + d + 1).  forward: r and f stay to the end while F_i (m × d) replaces
+    F_{i−1}: 2md + K + 1 at a hidden layer, md + Kd + K + 1 at the last, Kd + d + K + 1 for
+    ∇f = rᵀF_L. jacobian: ŷ (K) is kept instead of r and f; reverse's rows are K × m.
+    params, reverse: every z_i is kept for ∂f/∂W_i = p z_iᵀ, and the gradients accumulate."""
+    _uniform(L, m, d, K)
+    choose("target", target, {t: t for t in ("gradient", "jacobian", "params")})
+    _mode(mode)
+    hid = L >= 2  # a hidden-to-hidden layer exists
+    if target == "params":
+        return _params_memory(mode, L, m, d, K)
+    if target == "gradient":
+        ev = max(2 * K, K + 2) if L == 0 else max(m + K, 2 * K, K + 2, 2 * m if hid else 0)
+        if L == 0:
+            return max(ev, K + 1 + d)
+        if mode == "reverse":
+            return max(ev, K + 1 + m, 2 * m + 1 if hid else 0, m + d + 1)
+        if L == 1:
+            return max(ev, K + 1 + K * d + d)
+        return max(ev, K + 1 + m * d, K + 1 + 2 * m * d if L >= 3 else 0,
+                   K + 1 + m * d + K * d, K + 1 + K * d + d)
+    ev = K if L == 0 else max(m + K, 2 * m if hid else 0)
+    if L == 0:
+        return ev
+    if L == 1:
+        return max(ev, K + K * d)
+    w = m * d if mode == "forward" else K * m  # the accumulator's size at a hidden layer
+    return max(ev, K + w, K + 2 * w if L >= 3 else 0, K + w + K * d)
+
+
+def _params_memory(mode, L, m, d, K) -> int:
+    """memory_peak for wrt="params". Both modes keep every layer input z_1 … z_L from the
+    evaluation (B_i needs z_i), r and f, and the loss step holds ŷ and r: L·m + 2K.
+    reverse: ∂f/∂W_L = r z_Lᵀ (K × m) beside everything still kept, then at layer 0 the
+    row p_1, f and all the gradients, K·m + (L−1)·m² + m·d.
+    forward: with P_i parameter columns after layer i, layer i (n_in → n_out) holds J_O
+    (n_in × P_{i−1}) and A_i J_O, then A_i J_O and B_i = I ⊗ z_iᵀ (n_out × n_out·n_in), then
+    both with their concatenation (n_out × P_i, the largest: 2·n_out·P_i); last, J_Oᵀ r."""
+    if mode == "reverse":
+        if L == 0:
+            return max(2 * K, K + 2, K + 1 + K * d)
+        return max(L * m + K + 1 + K * m, m + 1 + K * m + (L - 1) * m * m + m * d)
+    peak = max(L * m + 2 * K, L * m + K + 2)
+    P = 0
+    for i in range(L + 1):
+        n_in, n_out = (d if i == 0 else m), (K if i == L else m)
+        after = (L - i) * m                       # z_{i+1} … z_L, still to be read
+        with_zi = after + (m if i else 0)         # and z_i, read by this layer's B_i
+        prev, P = P, P + n_out * n_in
+        peak = max(peak, K + 1 + with_zi + (n_in + n_out) * prev,
+                   K + 1 + with_zi + n_out * prev + n_out * n_out * n_in,
+                   K + 1 + after + 2 * n_out * P)
+    return max(peak, K + 1 + (K + 1) * P)
