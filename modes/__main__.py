@@ -11,7 +11,7 @@ from .errors import FwdrevError
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m modes", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    tb = sub.add_parser("textbook", help="reproduce SPEC §5 with the engines; exit 1 on any difference")
+    tb = sub.add_parser("textbook", help="reproduce maths §5 with the engines; exit 1 on any difference")
     tb.add_argument("--json", action="store_true", help="print JSON instead of a table")
     tb.add_argument("--backend", default="numpy")
     tb.add_argument("--device", default="cpu")
@@ -30,7 +30,7 @@ def main(argv=None) -> int:
                           "rows": [{"name": n, "computed": c, "textbook": e, "equal": q}
                                    for n, c, e, q in rows]}, indent=1))
     else:
-        print(f"SPEC §5, computed by the engines ({args.backend}, {args.device}, {args.dtype})")
+        print(f"maths §5, computed by the engines ({args.backend}, {args.device}, {args.dtype})")
         print(f"{'':14} {'computed':34} {'textbook':34}")
         for n, c, e, q in rows:
             print(f"{n:14} {_fmt(c):34} {_fmt(e):34} {'ok' if q else 'DIFFERS'}")

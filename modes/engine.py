@@ -18,7 +18,7 @@ class Result:
 
     value: f(x) (or h(x) = ŷ for a Jacobian); grad: ∇_x f, or for wrt="params" a list with
     one tuple (∂f/∂W_i[, ∂f/∂b_i]) per linear layer; jac: the K × d Jacobian of h;
-    ops: the derivative-chain count (SPEC §2); phases: {phase: Ops} for every phase;
+    ops: the derivative-chain count (maths §2); phases: {phase: Ops} for every phase;
     mem: {"peak": elements, "phases": {phase: elements}}, the most array elements held live
     beyond the weights and x (modes.plan.memory), None for peers.
     """

@@ -1,6 +1,6 @@
 """Exact operation counts: multiplications, additions and elementwise functions, per phase.
 
-Counting convention (SPEC §2): a product of an n×m by an m×l matrix costs n·m·l
+Counting convention (maths §2): a product of an n×m by an m×l matrix costs n·m·l
 multiplications and n·(m−1)·l additions. Divisions count as multiplications and
 subtractions as additions; evaluations of exp, log, tanh, sigmoid, relu, a comparison or a
 max step count as `funcs`. Materialising a matrix (F_0 = A_0, a diagonal, I ⊗ zᵀ) is free.

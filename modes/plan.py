@@ -51,6 +51,7 @@ class _Recording:
         self.keep = []             # every recorded array, alive so no id is reused
         self.consts = []
         self.kernel = None         # set by `planned`, for the phase of each step
+        self.shapes = []           # per step: (name, argument shapes, output shape)
 
     def __getattr__(self, name):
         attr = getattr(self._b, name)
@@ -60,6 +61,7 @@ class _Recording:
         def call(*args):
             out = attr(*args)
             self.reads.append(sorted(self.slots_in(args)))
+            self.shapes.append((name, [_shape_of(a) for a in args], _shape_of(out)))
             self.steps.append((name, [self.spec(a) for a in args], self.bind(out)))
             self.phase.append(self.kernel.current_phase if self.kernel else "eval")
             return out
@@ -98,6 +100,7 @@ class Plan:
 
     def __init__(self, rec: _Recording, out, phases, guard):
         self.phases, self.ops, self.guard, self.epoch = phases, phases["chain"], guard, EPOCH[0]
+        self.profile = list(rec.shapes)  # (backend call, argument shapes, output shape) per step
         keep = rec.slots_in(list(out))
         self.mem, last = memory(rec, keep)
         lines = []
@@ -161,6 +164,14 @@ def memory(rec: _Recording, keep: set):
     return {"peak": max(live, default=0), "phases": phases}, last
 
 
+def _shape_of(a):
+    """An argument's shape for the time model: a tuple for an array, a list for a list of
+    arrays (hcat), None for a scalar or a shape given as data."""
+    if isinstance(a, (list, tuple)) and a and hasattr(a[0], "shape"):
+        return [tuple(int(d) for d in v.shape) for v in a]
+    return tuple(int(d) for d in a.shape) if hasattr(a, "shape") else None
+
+
 def _elements(a) -> int:
     n = 1
     for d in getattr(a, "shape", ()):
@@ -196,3 +207,12 @@ def planned(chain, key, x, body):
 def forget(chain):
     """Drop the chain's plans (the next call records anew)."""
     _PLANS.pop(chain, None)
+
+
+def profile(chain, mode, target):
+    """The backend calls of the chain's plan for (mode, target, …) as (name, argument
+    shapes, output shape), or None when no such plan was recorded (call the mode first)."""
+    for key, p in _PLANS.get(chain, {}).items():
+        if key[:2] == (mode, target):
+            return p.profile
+    return None

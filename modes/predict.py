@@ -1,4 +1,4 @@
-"""Closed-form operation counts of the derivative chain (SPEC §2–§4), exact Python ints.
+"""Closed-form operation counts of the derivative chain (maths §2–§4), exact Python ints.
 
 Uniform chains (n_1 = … = n_L = m) have the textbook's closed forms; `*_widths` functions
 take any widths [d, n_1, …, n_L, K] and sum the products layer by layer (they are written
@@ -38,7 +38,7 @@ def _ops(mults, adds):
 
 # -- §2: gradient with respect to x --------------------------------------------------
 def gradient_ops(mode, L, m, d, K) -> Ops:
-    """∇_x f for a uniform linear chain (SPEC §2):
+    """∇_x f for a uniform linear chain (maths §2):
     forward (L−1)·m(2m−1)·d + K(2m−1)·d + (2K−1)·d, reverse (2K−1)·m + (L−1)(2m−1)·m + (2m−1)·d;
     both (2K−1)·d when L = 0."""
     _uniform(L, m, d, K)
@@ -66,7 +66,7 @@ def gradient_ops_widths(mode, widths, activation=False) -> Ops:
 
 # -- §3: gradient with respect to the parameters ---------------------------------------
 def params_ops(mode, L, m, d, K, dense_B=False) -> Ops:
-    """∇_w f for a uniform linear chain without biases (SPEC §3).
+    """∇_w f for a uniform linear chain without biases (maths §3).
 
     forward (fundamental recursion): with R_i = r_0 + … + r_i parameter columns
     (r_0 = md, r_i = m², r_L = Km), Σ_{i=1..L} n_{i+1}(2n_i − 1)·R_{i−1} + (2K−1)·R_L, i.e.
@@ -118,7 +118,7 @@ def params_ops_widths(mode, widths, dense_B=False, bias=False, activation=False)
 
 # -- §4: the full Jacobian of h ------------------------------------------------------
 def jacobian_ops(mode, L, m, d, K) -> Ops:
-    """The K × d Jacobian of h for a uniform linear chain (SPEC §4): forward
+    """The K × d Jacobian of h for a uniform linear chain (maths §4): forward
     (L−1)m(2m−1)d + K(2m−1)d, reverse (L−1)K(2m−1)m + K(2m−1)d; 0 when L = 0 (it is W_0)."""
     _uniform(L, m, d, K)
     if L == 0:

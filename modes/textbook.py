@@ -1,4 +1,4 @@
-"""SPEC §5 reproduced: the textbook's example computed by the engines, beside its numbers."""
+"""maths §5 reproduced: the textbook's example computed by the engines, beside its numbers."""
 from __future__ import annotations
 
 from . import forward, reverse
@@ -9,7 +9,7 @@ Y = [0, 1]
 W0 = [[0, 1, -1], [2, 0, 1]]
 W1 = [[-1, 0], [2, -1]]
 
-# The textbook's values (SPEC §5), written out as printed there.
+# The textbook's values (maths §5), written out as printed there.
 EXPECTED = {
     "z1": [1, 1],
     "z2": [-1, 1],
