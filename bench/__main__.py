@@ -1,27 +1,61 @@
-"""python -m bench {sweep,report,regress,baseline} … — each subcommand lives in its own module."""
+"""fwdrev COMMAND [options] (also `python -m bench COMMAND`): each command lives in its own
+module, and `fwdrev COMMAND --help` shows its options, allowed values and defaults."""
 from __future__ import annotations
 
 import importlib
 import sys
 
 COMMANDS = {
-    "sweep": ("bench.sweep", "time both modes over a grid of shapes; write results/<run-id>/"),
+    "sweep": ("bench.sweep", "time the modes over a grid of shapes; write results/<run-id>/"),
     "report": ("bench.report", "plot a run: plots/<run-id>/*.png and REPORT.md"),
-    "regress": ("bench.gate.cli", "CI gate: engine time vs the same products written directly, and exact counts, vs results/baseline.json"),
+    "regress": ("bench.gate.cli", "CI gate: each engine against the same products written "
+                "directly, and exact counts, vs results/baseline.json"),
     "baseline": ("bench.gate.cli", "re-record results/baseline.json on purpose"),
-    "overhead": ("bench.overhead", "per-call cost of the engines against the same arithmetic by hand and torch.autograd"),
+    "overhead": ("bench.overhead", "per-call cost of the engines against the same arithmetic "
+                 "by hand and torch.autograd"),
+    "textbook": ("bench.textbook", "reproduce the textbook's worked example (docs/maths.md §5); "
+                 "exit 1 on any difference"),
 }
 
 
-def main(argv=None) -> int:
+def version() -> str:
+    """fwdrev's installed version, or the source tree's when it is not installed."""
+    from importlib import metadata
+    try:
+        return metadata.version("fwdrev")
+    except metadata.PackageNotFoundError:  # pragma: no cover - run from a bare checkout
+        return "unknown (not installed)"
+
+
+def usage(prog) -> str:
+    lines = [f"usage: {prog} {{{','.join(COMMANDS)}}} [options]   ({prog} COMMAND --help for one)", ""]
+    lines += [f"  {name:9} {what}" for name, (_, what) in COMMANDS.items()]
+    lines += ["", f"  --version  print fwdrev's version"]
+    return "\n".join(lines)
+
+
+def main(argv=None, prog="python -m bench") -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
-        print("usage: python -m bench {" + ",".join(COMMANDS) + "} [options]\n")
-        for name, (_, what) in COMMANDS.items():
-            print(f"  {name:9} {what}")
-        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    if argv and argv[0] == "--version":
+        print(f"fwdrev {version()}")
+        return 0
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage(prog))
+        return 0 if argv else 2
+    if argv[0] not in COMMANDS:
+        print(f"{prog}: unknown command {argv[0]!r}\n\n{usage(prog)}", file=sys.stderr)
+        return 2
     module = importlib.import_module(COMMANDS[argv[0]][0])
-    return module.main(argv[1:], command=argv[0])
+    try:
+        return module.main(argv[1:], command=argv[0])
+    except KeyboardInterrupt:
+        print(f"{prog} {argv[0]}: interrupted", file=sys.stderr)
+        return 130
+
+
+def console() -> int:
+    """The `fwdrev` console script."""
+    return main(prog="fwdrev")
 
 
 if __name__ == "__main__":

@@ -109,11 +109,12 @@ def validate(doc) -> dict:
 
 def load(path) -> dict:
     """Read and strictly validate a baseline; BaselineError with one line otherwise."""
-    path = Path(path)
+    path = Path(path).absolute()
     try:
         text = path.read_text()
     except FileNotFoundError:
-        raise BaselineError(f"no baseline at {path} (record one with `make baseline`)") from None
+        raise BaselineError(f"no baseline at {path} (record one with `make baseline` in the "
+                            f"repository, or `fwdrev baseline --out {path}`)") from None
     except (OSError, UnicodeDecodeError) as e:
         raise BaselineError(f"cannot read baseline {path}: {getattr(e, 'strerror', None) or e}") from None
     try:

@@ -58,7 +58,8 @@ from bench.gate import measure, show, stats
 EXIT_OK, EXIT_REGRESSED, EXIT_USAGE, EXIT_BASELINE, EXIT_COUNTS, EXIT_POINT = 0, 1, 2, 3, 5, 6
 
 ROOT = Path(__file__).resolve().parents[2]
-BASELINE = ROOT / "results" / "baseline.json"
+BASELINE = ROOT / "results" / "baseline.json"  # the repository's committed baseline
+DEFAULT_BASELINE = Path("results") / "baseline.json"  # where the commands look: the working directory
 DEFAULTS = {"threads": 1, "blocks": 40, "runs": 5, "n_boot": 2000, "seed": 0}
 
 
@@ -92,12 +93,14 @@ def _parser(command):
     blocks = dict(type=int, metavar="N", help="ABBA blocks per check and mode (default: "
                   f"the baseline's, {DEFAULTS['blocks']} when recording)")
     if command == "baseline":
-        ap.add_argument("--out", default=str(BASELINE), help="where to write (default %(default)s)")
+        ap.add_argument("--out", default=str(DEFAULT_BASELINE),
+                        help="where to write, from the working directory (default %(default)s)")
         ap.add_argument("--runs", type=int, default=DEFAULTS["runs"], metavar="N",
                         help="separate processes measured, for the run-to-run spread (default %(default)s)")
         ap.add_argument("--blocks", default=DEFAULTS["blocks"], **blocks)
         return ap
-    ap.add_argument("--baseline", default=str(BASELINE), help="baseline file (default %(default)s)")
+    ap.add_argument("--baseline", default=str(DEFAULT_BASELINE),
+                    help="baseline file, from the working directory (default %(default)s)")
     ap.add_argument("--inject-slowdown", action="append", metavar="MODE=FACTOR", default=[],
                     help="canary: every MODE engine call takes FACTOR (>= 1) times as long")
     ap.add_argument("--counts-only", action="store_true", help="only the exact-count gate")
