@@ -280,20 +280,23 @@ def test_blocks_alternate_abba_and_baab_and_ratio_is_engine_over_reference(monke
 
 
 @pytest.mark.parametrize("factor", [1.0, 1.25, 1.5, 2.0, 2.5])
-def test_canary_takes_factor_times_the_calls_own_time(factor):
+def test_canary_takes_factor_times_the_calls_own_time(factor, monkeypatch):
+    clock = {"now": 0.0}
+
+    def tick():  # a fake clock: each reading moves it by 1 µs, so the busy wait ends
+        clock["now"] += 1e-6
+        return clock["now"]
+    monkeypatch.setattr(measure.time, "perf_counter", tick)
     calls = []
 
-    def work():
+    def work():  # a call that takes 4 ms
         calls.append(1)
-        t0 = time.perf_counter()
-        while time.perf_counter() - t0 < 0.004:
-            pass
+        clock["now"] += 0.004
     slow = measure.slowed(work, factor)
-    t0 = time.perf_counter()
+    t0 = tick()
     slow()
-    took = time.perf_counter() - t0
     assert len(calls) == int(factor)  # whole calls of the engine itself
-    assert took == pytest.approx(0.004 * factor, rel=0.25)
+    assert tick() - t0 == pytest.approx(0.004 * factor, abs=2e-5)
 
 
 def test_canary_below_one_is_refused():
