@@ -8,6 +8,9 @@ import sys
 COMMANDS = {
     "sweep": ("bench.sweep", "time the modes over a grid of shapes; write results/<run-id>/"),
     "report": ("bench.report", "plot a run: plots/<run-id>/*.png and REPORT.md"),
+    "compare": ("bench.compare", "two runs side by side: time ratios, medians and IQRs, "
+                "forward/reverse ratios, count differences, unpaired points"),
+    "list": ("bench.listing", "the runs under results/: date, preset, machine, points, status"),
     "regress": ("bench.gate.cli", "CI gate: each engine against the same products written "
                 "directly, and exact counts, vs results/baseline.json"),
     "baseline": ("bench.gate.cli", "re-record results/baseline.json on purpose"),

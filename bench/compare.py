@@ -1,0 +1,146 @@
+"""fwdrev compare A B: two runs side by side, point by point (asv compare, pyperf compare_to).
+
+    fwdrev compare before after                      # the same grid, before/after a change
+    fwdrev compare cpu-run gpu-run --by device       # pair CPU and GPU rows
+    fwdrev compare numpy-run torch-run --by backend
+
+Rows pair up on (target, L, m, d, K, mode) and on every configuration column (backend,
+device, dtype, threads) not named by --by; without --by, a configuration column whose
+values differ between the two runs is left out of the pairing by itself. Per pair: B's
+median time over A's, both medians and IQRs, each run's forward/reverse time ratio at that
+point, and any difference in counted operations (there must be none for the same point:
+counts do not depend on the machine). Unpaired points are listed. A figure of the time
+ratios against the predicted operations goes to plots/compare-<A>-<B>.png.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+SHAPE = ("target", "L", "m", "d", "K", "mode")
+CONFIG = ("backend", "device", "dtype", "threads")
+
+
+def pair(a, b, by=()):
+    """(merged DataFrame of paired ok rows, key columns, A-only keys, B-only keys)."""
+    import pandas as pd
+    a, b = a[a.status == "ok"], b[b.status == "ok"]
+    config = [c for c in CONFIG if c not in by and set(a[c]) == set(b[c])]
+    key = list(SHAPE) + config
+    cols = key + ["time_median_s", "time_iqr_s", "ops_total"]
+    m = pd.merge(a[cols], b[cols], on=key, how="outer", suffixes=("_a", "_b"), indicator=True)
+    only_a = m[m._merge == "left_only"][key]
+    only_b = m[m._merge == "right_only"][key]
+    both = m[m._merge == "both"].drop(columns="_merge").copy()
+    both["ratio"] = both.time_median_s_b / both.time_median_s_a
+    return both, key, only_a, only_b
+
+
+def fwd_rev(df, key):
+    """{key without mode: t_forward / t_reverse} for one run's paired rows."""
+    rest = [k for k in key if k != "mode"]
+    out = {}
+    for vals, g in df.groupby(rest):
+        t = dict(zip(g["mode"], g["time"]))
+        if "forward" in t and "reverse" in t:
+            out[vals if isinstance(vals, tuple) else (vals,)] = t["forward"] / t["reverse"]
+    return out
+
+
+def table(both, key) -> list:
+    """Printable lines, one per pair, sorted by shape."""
+    rest = [k for k in key if k != "mode"]
+    fr = {s: fwd_rev(both.rename(columns={f"time_median_s_{s}": "time"}), key) for s in "ab"}
+    lines = [f"{'point':44} {'mode':8} {'A ms':>10} {'A IQR ms':>9} {'B ms':>10} {'B IQR ms':>9} "
+             f"{'B/A':>7} {'A f/r':>7} {'B f/r':>7}  counts"]
+    for _, r in both.sort_values(key).iterrows():
+        k = tuple(r[c] for c in rest)
+        conf = "/".join(str(r[c]) for c in CONFIG if c in rest)
+        name = f"{r.target} L{r.L} m{r.m} d{r.d} K{r.K}" + (f" {conf}" if conf else "")
+        diff = "same" if r.ops_total_a == r.ops_total_b else f"DIFFER {r.ops_total_a:.0f} vs {r.ops_total_b:.0f}"
+        fa, fb = fr["a"].get(k), fr["b"].get(k)
+        lines.append(f"{name:44} {r['mode']:8} {_ms(r.time_median_s_a)} "
+                     f"{_ms(r.time_iqr_s_a, 9)} {_ms(r.time_median_s_b)} {_ms(r.time_iqr_s_b, 9)} "
+                     f"{r.ratio:7.3f} {_num(fa)} {_num(fb)}  {diff}")
+    return lines
+
+
+def _ms(v, w=10):
+    return f"{1e3 * v:{w}.3f}" if v == v else f"{'-':>{w}}"
+
+
+def _num(v):
+    return f"{v:7.2f}" if v is not None else f"{'-':>7}"
+
+
+def figure(both, out: Path, label_a, label_b):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for mode, g in both.groupby("mode"):
+        ax.scatter(g.ops_total_a.clip(lower=1), g.ratio, s=18, label=mode)
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.set(xscale="log", yscale="log", xlabel="counted operations of the point",
+           ylabel=f"time {label_b} / time {label_a}", title=f"{label_b} against {label_a}")
+    ax.legend()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None, command="compare") -> int:
+    from bench import analysis, store
+    ap = argparse.ArgumentParser(prog=f"fwdrev {command}", description=__doc__.split("\n\n")[0],
+                                 epilog=__doc__.split("\n\n", 1)[1],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("a", help="the first run: a run id under --results-dir, 'latest', or a path")
+    ap.add_argument("b", help="the second run, likewise")
+    ap.add_argument("--by", action="append", default=[], choices=CONFIG + ("mode",),
+                    help="a column the runs differ in, left out of the pairing (repeatable); "
+                         "default: every configuration column whose values differ")
+    ap.add_argument("--results-dir", default="results", help="where runs live (default %(default)s)")
+    ap.add_argument("--plots-dir", default="plots", help="where the figure goes (default %(default)s)")
+    try:
+        args = ap.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    try:
+        runs = [store.resolve_run(Path(args.results_dir), n) for n in (args.a, args.b)]
+        for name, d in zip((args.a, args.b), runs):
+            if not (d / "points.csv").is_file():
+                raise FileNotFoundError(f"no run {name!r} (looked for {d / 'points.csv'})")
+        a, b = (analysis.load(d) for d in runs)
+    except (OSError, ValueError) as e:
+        print(f"{command}: error: {e}", file=sys.stderr)
+        return 2 if isinstance(e, FileNotFoundError) else 3
+    by = tuple(args.by)
+    if "mode" in by:  # forward against reverse: pair A's forward rows with B's reverse rows
+        a, b = a[a["mode"] == "forward"].assign(mode="*"), b[b["mode"] == "reverse"].assign(mode="*")
+    both, key, only_a, only_b = pair(a, b, by)
+    print(f"A = {runs[0]}  ({len(a)} rows)\nB = {runs[1]}  ({len(b)} rows)\n"
+          f"paired on {', '.join(key)}: {len(both)} pair(s)")
+    if len(both):
+        print("\n".join(table(both, key)))
+        q = both.ratio.quantile([0.1, 0.5, 0.9])
+        print(f"B/A time: median {q[0.5]:.3f} (10%: {q[0.1]:.3f}, 90%: {q[0.9]:.3f})")
+        differ = int((both.ops_total_a != both.ops_total_b).sum())
+        print(f"counted operations: {'all equal' if not differ else f'{differ} pair(s) DIFFER'}")
+        out = Path(args.plots_dir) / f"compare-{runs[0].name}-{runs[1].name}.png"
+        try:
+            figure(both, out, runs[0].name, runs[1].name)
+            print(f"figure: {out}")
+        except OSError as e:
+            print(f"warning: no figure ({e})", file=sys.stderr)
+    for label, rest in (("only in A", only_a), ("only in B", only_b)):
+        if len(rest):
+            print(f"{label}: {len(rest)} point(s): " + "; ".join(
+                " ".join(f"{k}={v}" for k, v in r.items()) for _, r in rest.head(20).iterrows())
+                + (" …" if len(rest) > 20 else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

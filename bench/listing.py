@@ -1,0 +1,69 @@
+"""fwdrev list: the runs under the results directory, one line each — id, date, preset,
+machine, points (ok / rows) and status (complete, incomplete, damaged). A damaged run is
+listed as such, with what is wrong, and never stops the listing."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+SKIP = {"calibration", "latest"}
+
+
+def describe(run_dir: Path) -> dict:
+    """What `list` shows of one run directory."""
+    from bench import store
+    out = {"id": run_dir.name, "date": "", "preset": "", "machine": "", "points": "", "status": ""}
+    try:
+        meta = json.loads((run_dir / "meta.json").read_text())
+        if not isinstance(meta, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as e:
+        out["status"] = f"damaged meta.json ({type(e).__name__})"
+        meta = {}
+    m = meta.get("machine") or {}
+    fp = (meta.get("fingerprint") or {}).get("cpu") or {}
+    fam = f" fam {fp['family']} model {fp['model']}" if fp.get("family") else ""
+    out.update(date=str(meta.get("date", ""))[:16], preset=str(meta.get("preset", "")),
+               machine=f"{m.get('cpu', '')}{fam}" + (f", {m['gpu']}" if m.get("gpu") else ""))
+    try:
+        rows = store.read_rows(run_dir / "points.csv")
+        ok = sum(r.get("status") == "ok" for r in rows)
+        out["points"] = f"{ok}/{len(rows)}"
+    except Exception as e:  # noqa: BLE001 - any damage is shown, not raised
+        out["status"] = out["status"] or f"damaged points.csv: {str(e)[:60]}"
+    if not out["status"]:
+        out["status"] = "complete" if meta.get("complete") else "incomplete"
+    return out
+
+
+def runs(root: Path) -> list:
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    dirs = [p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and p.name not in SKIP
+            and ((p / "meta.json").exists() or (p / "points.csv").exists())]
+    return sorted((describe(p) for p in dirs), key=lambda r: (r["date"], r["id"]))
+
+
+def main(argv=None, command="list") -> int:
+    ap = argparse.ArgumentParser(prog=f"fwdrev {command}", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--results-dir", default="results", help="where runs live (default %(default)s)")
+    try:
+        args = ap.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    rows = runs(Path(args.results_dir))
+    if not rows:
+        print(f"no runs under {Path(args.results_dir).absolute()}")
+        return 0
+    w = max(len(r["id"]) for r in rows)
+    print(f"{'run':{w}}  {'date':16}  {'preset':8}  {'points':>9}  {'status':10}  machine")
+    for r in rows:
+        print(f"{r['id']:{w}}  {r['date']:16}  {r['preset']:8}  {r['points']:>9}  {r['status']:10}  {r['machine']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
