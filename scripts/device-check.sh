@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one short GPU check, for a session lent a device machine (the `run` tool):
 #   bash scripts/device-check.sh            (with OUT set by the tool; ~2–3 minutes)
-# Runs the CUDA tests, then the quick preset on torch/cuda and its report, and leaves a
+# Runs the CUDA tests, the per-call overhead table on CUDA, then the quick preset on torch/cuda and its report, and leaves a
 # flat copy of what matters in $OUT. That machine's python3 already has torch with CUDA,
 # pytest, pytest-benchmark, threadpoolctl, tqdm, pandas and matplotlib: nothing is installed.
 set -uo pipefail
@@ -17,6 +17,9 @@ export PYTHONPATH=$PWD MPLBACKEND=Agg
     $PY -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_errors.py tests/test_textbook.py
     echo "pytest rc=$?"
     $PY -m modes textbook --backend torch --device cuda | tail -1
+    echo "== per-call overhead on cuda (engine, unchecked, hand, autograd)"
+    $PY -m bench overhead --backend torch --device cuda --seconds 1
+    echo "overhead rc=$?"
     echo "== quick sweep on cuda"
     $PY -m bench sweep --preset quick --backend torch --device cuda --run-id cuda-quick \
         --results-dir "$OUT/res" --no-progress

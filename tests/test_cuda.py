@@ -33,3 +33,34 @@ def test_cuda_counts_equal_closed_form():
     c = Chain.random([d] + [m] * L + [K], backend="torch", device="cuda")
     for mode in ("forward", "reverse"):
         assert MODES[mode].gradient(c, c.random_x()).ops == predict.gradient_ops(mode, L, m, d, K)
+
+
+def test_cuda_replayed_plans_equal_recorded_ones_and_count_memory():
+    widths = [12, 20, 20, 4]
+    for mode in ("forward", "reverse", "cheapest"):
+        a = Chain.random(widths, activation="tanh", backend="torch", device="cuda", seed=2)
+        b = Chain.random(widths, activation="tanh", backend="torch", device="cuda", seed=2)
+        x1, x2 = a.random_x(1), a.random_x(2)
+        MODES[mode].gradient(a, x1)
+        replayed, recorded = MODES[mode].gradient(a, x2, check=False), MODES[mode].gradient(b, x2)
+        assert bool((replayed.grad == recorded.grad).all()) and replayed.mem == recorded.mem
+
+
+@pytest.mark.parametrize("peer", ["autograd", "func-rev", "func-fwd"])
+def test_cuda_peers_agree_with_the_engines(peer):
+    c = Chain.random([6, 9, 4], activation="sigmoid", loss="softmax_ce", backend="torch",
+                     device="cuda", bias=True, seed=4)
+    x = c.random_x()
+    got, want = MODES[peer].gradient(c, x), MODES["reverse"].gradient(c, x)
+    assert got.grad.device.type == "cuda"
+    assert relerr(as_np(c, got.grad), as_np(c, want.grad)) <= 1e-10
+
+
+def test_cuda_measured_memory_is_at_least_the_count():
+    from bench.memory import measured_peak_bytes
+    c = Chain.random([512, 1024, 1024, 1], backend="torch", device="cuda", seed=1)
+    x = c.random_x()
+    call = lambda: MODES["forward"].gradient(c, x)  # noqa: E731
+    counted = 8 * call().mem["peak"]
+    measured, why = measured_peak_bytes(call, "torch", "cuda")
+    assert why == "" and 1.0 <= measured / counted <= 1.5
