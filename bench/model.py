@@ -1,0 +1,190 @@
+"""A calibrated time model: what a call should take on this machine, product by product.
+
+Calibration (per backend, device, dtype and threads; cached per exact machine fingerprint
+in results/calibration/<hash>.json, redone with recalibrate=True) measures, in seconds:
+
+* GEMM rate against the smallest dimension k of a product: (1024 × 1024)(1024 × k) for
+  k = 1 … 1024 (a product with k = 1 is a GEMV: its "rate" is then memory-bound);
+* read bandwidth against working set: y = A v over A from 16 KiB to 256 MiB, bytes read /
+  time (through the cache levels: GEMV and elementwise steps read at this rate);
+* write bandwidth against the size of a new array: u vᵀ from 16 KiB to 64 MiB (a fresh
+  array above the allocator's threshold is new pages: the first write faults them in);
+* the fixed cost of one backend call, for a product, an elementwise step and a view, and
+  of one engine call (an L = 0, d = K = 1 chain, unchecked, less its steps): the floor.
+
+Prediction: an engine call's plan (modes.plan.profile) lists every backend call with its
+shapes. Each costs
+
+(views cost c_step alone), and the call adds c_call. The working set is the chain's weights
+plus the call's counted peak memory: repeated calls on one chain find it in cache when it
+fits. A model, not a fit: nothing is scaled to the measured times.
+"""
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import math
+import time
+from pathlib import Path
+
+from bench import meta
+from bench.points import Point, chain_for, call_for, set_threads
+
+VIEWS = ("reshape", "transpose", "slice")
+GEMM_K = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+BW_BYTES = tuple(2 ** e for e in range(14, 29, 1))  # 16 KiB … 256 MiB
+WRITE_BYTES = tuple(2 ** e for e in range(14, 27, 2))  # 16 KiB … 64 MiB
+ITEMSIZE = {"float64": 8, "float32": 4}
+
+
+def _best(fn, budget=0.05, min_reps=3):
+    """The fastest of repeated calls within `budget` seconds (after one warm-up)."""
+    fn()
+    best, t_end, n = math.inf, time.perf_counter() + budget, 0
+    while n < min_reps or time.perf_counter() < t_end:
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+        n += 1
+    return best
+
+
+def calibrate(backend="numpy", device="cpu", dtype="float64", threads=1) -> dict:
+    """Measure the model's constants on this machine (a few seconds)."""
+    from modes import get_backend
+    import numpy as np
+    set_threads(threads)
+    b = get_backend(backend, device, dtype)
+    sync = b.synchronize
+    rng = np.random.default_rng(0)
+    arr = lambda *shape: b.asarray(rng.standard_normal(shape))  # noqa: E731
+
+    def timed(f):
+        return _best(lambda: (f(), sync()))
+    A = arr(1024, 1024)
+    gemm = {}
+    for k in GEMM_K:
+        B = arr(1024, k) if k > 1 else arr(1024)
+        gemm[k] = 2 * 1024 * 1024 * k / timed(lambda: b.matmul(A, B))
+    bw = {}
+    for nbytes in BW_BYTES:
+        n = max(int(math.sqrt(nbytes / ITEMSIZE[dtype])), 1)
+        M, v = arr(n, n), arr(n)
+        bw[nbytes] = ITEMSIZE[dtype] * (n * n + 2 * n) / timed(lambda: b.matmul(M, v))
+        del M
+    write = {}
+    for nbytes in WRITE_BYTES:
+        n = max(int(math.sqrt(nbytes / ITEMSIZE[dtype])), 1)
+        u = arr(n)
+        write[nbytes] = ITEMSIZE[dtype] * n * n / timed(lambda: b.outer(u, u))
+    a2, v2 = arr(2, 2), arr(2)
+    c = {"matmul": timed(lambda: b.matmul(a2, v2)), "elementwise": timed(lambda: b.sub(v2, v2)),
+         "view": timed(lambda: b.reshape(a2, (-1,)))}
+    p = Point(backend=backend, device=device, dtype=dtype, threads=threads, L=0, m=1, d=1, K=1)
+    chain = chain_for(p)
+    x = chain.random_x(1)
+    call = call_for("reverse", p, check=False)
+    steps = sum(c[_kind(name)] for name, _, _ in _profile(chain, x, "reverse", "gradient"))
+    c_call = max(_best(lambda: (call(chain, x), sync())) - steps, 0.0)
+    return {"backend": backend, "device": device, "dtype": dtype, "threads": threads,
+            "gemm_rate": {str(k): v for k, v in gemm.items()},
+            "bandwidth": {str(k): v for k, v in bw.items()},
+            "write_bandwidth": {str(k): v for k, v in write.items()},
+            "c_step_s": c, "c_call_s": c_call, "date": meta.utc_now()}
+
+
+def _kind(name) -> str:
+    return "view" if name in VIEWS else "matmul" if name == "matmul" else "elementwise"
+
+
+def _key(backend, device, dtype, threads) -> str:
+    fp = json.dumps([meta.fingerprint(), backend, device, dtype, threads], sort_keys=True)
+    return hashlib.sha256(fp.encode()).hexdigest()[:16]
+
+
+def calibration(root: Path, backend="numpy", device="cpu", dtype="float64", threads=1,
+                recalibrate=False) -> dict:
+    """The cached calibration for this exact machine and setting, measured when missing,
+    damaged or asked for again."""
+    path = Path(root) / "calibration" / f"{backend}-{device.replace(':', '')}-{dtype}-{threads}t-" \
+        f"{_key(backend, device, dtype, threads)}.json"
+    if not recalibrate:
+        try:
+            cal = json.loads(path.read_text())
+            if cal.get("backend") == backend and "write_bandwidth" in cal:
+                return cal
+        except (OSError, ValueError):
+            pass
+    cal = calibrate(backend, device, dtype, threads)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(cal, indent=1) + "\n")
+        tmp.replace(path)
+    except OSError:
+        pass  # a cache that cannot be written is measured again next time
+    return cal
+
+
+# -- prediction ------------------------------------------------------------------------------
+def _lookup(table: dict, x: float) -> float:
+    """Log-linear interpolation in a {size: value} table, clamped at both ends."""
+    keys = sorted(int(k) for k in table)
+    vals = [table[str(k)] for k in keys]
+    if x <= keys[0]:
+        return vals[0]
+    if x >= keys[-1]:
+        return vals[-1]
+    i = bisect.bisect_right(keys, x)
+    f = (math.log(x) - math.log(keys[i - 1])) / (math.log(keys[i]) - math.log(keys[i - 1]))
+    return math.exp((1 - f) * math.log(vals[i - 1]) + f * math.log(vals[i]))
+
+
+def _size(shape) -> int:
+    if shape is None:
+        return 1
+    if isinstance(shape, list):
+        return sum(_size(s) for s in shape)
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def step_seconds(cal: dict, name, arg_shapes, out_shape, working_set: int) -> float:
+    """One backend call's modelled time."""
+    kind = _kind(name)
+    if kind == "view":
+        return cal["c_step_s"]["view"]
+    item = ITEMSIZE[cal["dtype"]]
+    read = item * sum(_size(s) for s in arg_shapes if s is not None)
+    written = item * _size(out_shape)
+    t_mem = read / _lookup(cal["bandwidth"], max(working_set, 1))
+    t_flop = 0.0
+    if name == "matmul":
+        a, b = arg_shapes
+        n, m = (1, a[0]) if len(a) == 1 else a
+        l = 1 if len(b) == 1 else b[1]
+        t_flop = 2 * n * m * l / _lookup(cal["gemm_rate"], max(min(n, m, l), 1))
+    return cal["c_step_s"][kind] + max(t_flop, t_mem) + written / _lookup(cal["write_bandwidth"], written)
+
+
+def _profile(chain, x, mode, target):
+    from modes import plan
+    call_for(mode, Point(target=target), check=False)(chain, x)
+    if mode == "cheapest" and target == "params":
+        mode = "reverse"
+    return plan.profile(chain, mode, target) or []
+
+
+def predict_seconds(cal: dict, point: Point, mode: str, chain=None, x=None) -> float:
+    """The modelled time of one engine call at `point` (its plan, recorded if need be)."""
+    chain = chain or chain_for(point)
+    x = chain.random_x(1) if x is None else x
+    prof = _profile(chain, x, mode, point.target)
+    res = call_for(mode, point, check=False)(chain, x)
+    item = ITEMSIZE[cal["dtype"]]
+    weights = sum(_size(tuple(a.shape)) for group in chain.params() for a in group)
+    ws = item * (weights + (res.mem or {}).get("peak", 0))
+    return cal["c_call_s"] + sum(step_seconds(cal, n, a, o, ws) for n, a, o in prof)
