@@ -393,3 +393,18 @@ def test_committed_baseline_matches_the_gate():
     for c in measure.CHECKS + measure.COUNT_ONLY:
         recorded = next(e["counts"] for e in doc["counts"] if e["key"] == c.point.key())
         assert recorded == measure.predicted_counts(c)
+
+
+def test_a_sample_is_enough_calls_to_last_a_few_milliseconds(monkeypatch):
+    clock = {"now": 0.0}
+    monkeypatch.setattr(measure.time, "perf_counter", lambda: clock["now"])
+
+    def call_of(seconds):
+        def run():
+            clock["now"] += seconds
+        return run
+    assert measure.calls_per_sample(call_of(1e-3)) == 4      # 1 ms calls: 4 to a sample
+    assert measure.calls_per_sample(call_of(10e-3)) == 1
+    runs = []
+    measure.repeated(lambda: runs.append(1), 3)()
+    assert len(runs) == 3

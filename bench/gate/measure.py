@@ -19,6 +19,9 @@ from bench.points import Point, call_for, chain_for, predicted_ops, relerr, set_
 
 MODES = ("forward", "reverse")
 WARMUP_BLOCKS = 3
+MIN_SAMPLE_S = 4e-3
+"""A sample is as many calls as take at least this long: a preemption or a neighbour's burst
+(a millisecond or so) then moves a sample by a small fraction, not by half."""
 AGREE_TOL = 1e-9
 
 
@@ -172,11 +175,31 @@ def abba(engine, reference, blocks: int):
     return ratios, median(te_all), median(tr_all)
 
 
+def calls_per_sample(reference) -> int:
+    """How many calls make a sample of at least MIN_SAMPLE_S (the reference's time decides,
+    so a slowed engine gets the same count as an unslowed one)."""
+    reference()
+    t0 = time.perf_counter()
+    reference()
+    return max(1, math.ceil(MIN_SAMPLE_S / max(time.perf_counter() - t0, 1e-9)))
+
+
+def repeated(fn, n: int):
+    if n == 1:
+        return fn
+
+    def run():
+        for _ in range(n):
+            fn()
+    return run
+
+
 def measure(check: Check, mode: str, blocks: int, factor=1.0, seed=0) -> dict:
-    """{"ratios", "t_engine", "t_reference"} for one mode of one check."""
+    """{"ratios", "t_engine", "t_reference" (per call), "calls"} for one mode of one check."""
     engine, reference = pair(check.point, mode, seed)
-    ratios, te, tr = abba(slowed(engine, factor), reference, blocks)
-    return {"ratios": ratios, "t_engine": te, "t_reference": tr}
+    n = calls_per_sample(reference)
+    ratios, te, tr = abba(repeated(slowed(engine, factor), n), repeated(reference, n), blocks)
+    return {"ratios": ratios, "t_engine": te / n, "t_reference": tr / n, "calls": n}
 
 
 def measure_all(checks, blocks: int, threads: int, factors=None, seed=0) -> dict:
