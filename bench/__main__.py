@@ -48,8 +48,8 @@ def main(argv=None, prog="python -m bench") -> int:
     if argv[0] not in COMMANDS:
         print(f"{prog}: unknown command {argv[0]!r}\n\n{usage(prog)}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[argv[0]][0])
-    try:
+    try:  # Ctrl-C while the command's module still imports is one line too
+        module = importlib.import_module(COMMANDS[argv[0]][0])
         return module.main(argv[1:], command=argv[0])
     except KeyboardInterrupt:
         print(f"{prog} {argv[0]}: interrupted", file=sys.stderr)

@@ -8,6 +8,7 @@ configuration (the floor: Python dispatch, ≈ 0.1 ms per engine call on a CPU).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,12 +21,14 @@ FIT_FACTOR = 5.0
 """A point enters a slope fit when its time is at least this many times the floor."""
 
 
-def load(run_dir) -> pd.DataFrame:
-    """points.csv as a typed DataFrame (numbers as numbers, booleans as booleans)."""
-    df = pd.read_csv(store.Path(run_dir) / "points.csv", keep_default_na=False,
-                     na_values=[""], dtype={"reason": str, "lines": str})
-    for c in ("ops_mults", "ops_adds", "ops_total", "ops_predicted", "time_median_s",
-              "time_iqr_s", "time_min_s", "rounds", "grad_relerr", "tol"):
+def load(run_dir, rows=None) -> pd.DataFrame:
+    """The good rows of points.csv (or `rows`, already read) as a typed DataFrame (numbers
+    as numbers, booleans as booleans); damaged rows are left out (bench.rows)."""
+    rows = store.read_rows(Path(run_dir) / "points.csv") if rows is None else rows
+    df = pd.DataFrame(rows, columns=store.COLUMNS)
+    for c in ("threads", "L", "m", "d", "K", "ops_mults", "ops_adds", "ops_total",
+              "ops_predicted", "time_median_s", "time_iqr_s", "time_min_s", "rounds",
+              "grad_relerr", "tol"):
         df[c] = pd.to_numeric(df[c], errors="coerce")
     df["ops_exact"] = df["ops_exact"].astype(str).eq("True")
     df["reason"] = df["reason"].fillna("")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 
 import pytest
 
@@ -18,6 +19,14 @@ def pytest_addoption(parser):
                     help="JSON plan written by `python -m bench sweep` (cases and run directory)")
     group.addoption("--fwdrev-preset", default="quick",
                     help="preset to time when no plan is given (default: quick)")
+
+
+def pytest_configure(config):
+    """In a sweep's child, SIGTERM and SIGINT both end the session as Ctrl-C does, even
+    where SIGINT was inherited ignored (a sweep started in the background of a script)."""
+    if config.getoption("--fwdrev-plan"):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.default_int_handler)
 
 
 def _plan(config) -> dict:

@@ -2,35 +2,24 @@
 pytest-benchmark.json}, every write atomic (a temporary file, then os.replace), so a
 killed sweep leaves either the old file or the new one, never half of one.
 
-points.csv is tidy: one row per (point, mode), every parameter a column. A row is
-identified by (point_key, mode); writing a row again replaces it (no duplicates).
+points.csv is tidy: one row per (point, mode), every parameter a column (bench.rows). A
+row is identified by (point_key, mode); writing a row again replaces it (no duplicates).
+Every read is checked: a damaged file raises DamagedError naming it, a damaged row is
+left out (bench.rows.read_checked says which).
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import tempfile
 from pathlib import Path
 
-COLUMNS = [
-    "run_id", "point_key", "backend", "device", "dtype", "threads", "target", "mode",
-    "L", "m", "d", "K", "ops_mults", "ops_adds", "ops_total", "ops_predicted", "ops_exact",
-    "time_median_s", "time_iqr_s", "time_min_s", "time_mean_s", "time_stddev_s", "rounds",
-    "iterations", "grad_relerr", "tol", "status", "reason", "lines", "mem_estimate_bytes",
-    "time_estimate_s", "thread_pools", "finished_utc",
-]
-"""The columns of points.csv, in order."""
-
-STATUSES = ("ok", "disagree", "skipped", "error")
-"""ok: checked and timed; disagree: the modes' answers differ beyond tol (not timed);
-skipped: a guard or a missing GPU (reason says which); error: the engine raised."""
-
-DONE = ("ok", "disagree")
-"""Rows a resumed run keeps; skipped and error rows are planned again."""
+from .errors import DamagedError
+from .rows import COLUMNS, DONE, FIX, STATUSES, format_rows, read_checked  # noqa: F401
 
 LATEST = "latest"
+REFERENCE = "reference"
+"""The committed reference run: written by `report --reference` only, never by a sweep."""
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -58,44 +47,36 @@ def write_json(path: Path, obj) -> None:
 
 
 def read_json(path: Path, default=None):
-    """The JSON at path, or default when there is no such file."""
+    """The JSON object (a dict) at path, or default when there is no such file;
+    DamagedError, naming the file, when it is not a JSON object."""
     path = Path(path)
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else default
+    if not path.exists():
+        return default
+    try:
+        obj = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        why = f"not JSON: {e.msg if isinstance(e, json.JSONDecodeError) else 'binary'}"
+        raise DamagedError(f"{path} is damaged ({why}); {FIX}") from None
+    if not isinstance(obj, dict):
+        raise DamagedError(f"{path} is damaged (not a JSON object); {FIX}")
+    return obj
 
 
 def read_rows(path: Path) -> list:
-    """The rows of a points.csv as dicts of strings ([] when there is none yet)."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+    """The good rows of a points.csv as dicts of strings ([] when there is none yet)."""
+    return read_checked(path)[0]
 
 
 def upsert_rows(path: Path, rows) -> None:
     """Add rows to points.csv, replacing any with the same (point_key, mode); atomic.
+    Damaged rows already in the file are dropped.
 
     The whole file is rewritten each time: a few thousand rows at most, and it is what
     makes every point's write all-or-nothing.
     """
     new = {(r["point_key"], r["mode"]): r for r in rows}
     kept = [r for r in read_rows(path) if (r["point_key"], r["mode"]) not in new]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
-    w.writeheader()
-    for r in kept + list(new.values()):
-        w.writerow({c: _cell(r.get(c)) for c in COLUMNS})
-    atomic_write(path, buf.getvalue())
-
-
-def _cell(v):
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return repr(v)
-    if isinstance(v, (list, tuple)):
-        return ";".join(map(str, v))
-    return v
+    atomic_write(path, format_rows(kept + list(new.values())))
 
 
 def done_keys(path: Path) -> set:
@@ -103,15 +84,25 @@ def done_keys(path: Path) -> set:
     return {(r["point_key"], r["mode"]) for r in read_rows(path) if r["status"] in DONE}
 
 
+STALE = ("points", "meta", "pytest-benchmark", "plan-")
+"""How the temporary files of a run begin (after the dot): atomic writes and sweep plans."""
+
+
+def remove_stale(run_dir: Path) -> None:
+    """Remove the temporary files of writers that were killed (call with the run locked)."""
+    for p in Path(run_dir).glob(".*.*"):
+        if p.is_file() and p.name[1:].startswith(STALE):
+            p.unlink(missing_ok=True)
+
+
 def set_latest(root: Path, run_dir: Path) -> None:
     """Point root/latest at run_dir: a relative symlink swapped in atomically, or a small
     text file naming the run where symlinks are not allowed."""
     root, link = Path(root), Path(root) / LATEST
-    tmp = root / f".{LATEST}.tmp"
-    tmp.unlink(missing_ok=True)
+    tmp = root / f".{LATEST}.{os.getpid()}.{os.urandom(4).hex()}"
     try:
         os.symlink(run_dir.name, tmp, target_is_directory=True)
-        if link.exists() and not link.is_symlink() and link.is_dir():
+        if link.is_dir() and not link.is_symlink():
             raise OSError("latest is a real directory")  # never replace one
         os.replace(tmp, link)
     except OSError:
@@ -121,24 +112,43 @@ def set_latest(root: Path, run_dir: Path) -> None:
 
 
 def resolve_run(root: Path, name=None) -> Path:
-    """The run directory for `name` (a run id, "latest", or a path); None → latest."""
+    """The run directory for `name` (a run id, "latest", or a path); None → latest.
+    DamagedError when latest is a broken link or a damaged pointer file."""
     root = Path(root)
     name = name or LATEST
     p = Path(name)
     if not (p.is_dir() and (p / "points.csv").exists()):
         p = root / name
-    if p.is_file():  # the no-symlink form of latest
-        p = root / p.read_text(encoding="utf-8").strip()
-    return p.resolve() if p.is_symlink() else p  # latest → the run it names
+    if p.is_file() and p.name == LATEST:  # the no-symlink form of latest
+        p = root / _pointer(p)
+    if not p.is_symlink():
+        return p
+    try:
+        return p.resolve(strict=True)  # latest → the run it names
+    except (OSError, RuntimeError) as e:
+        why = "a symlink loop" if isinstance(e, RuntimeError) or e.errno == 40 else "dangling"
+        raise DamagedError(f"{p} is a broken link ({why}); remove it") from None
+
+
+def _pointer(path: Path) -> str:
+    """The run a text-file `latest` names."""
+    try:
+        name = path.read_bytes().decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        name = ""
+    if not name or "/" in name or "\0" in name or len(name.splitlines()) != 1:
+        raise DamagedError(f"{path} is damaged (not the name of a run); remove it")
+    return name
 
 
 def copy_run(src: Path, dst: Path) -> None:
     """Copy a run's points.csv and meta.json to dst, and its pytest-benchmark JSON without
     the per-round timings (the statistics stay): small enough to commit as a reference."""
     src, dst = Path(src), Path(dst)
-    for name in ("points.csv", "meta.json"):
-        atomic_write(dst / name, (src / name).read_text(encoding="utf-8"))
-    raw = read_json(src / "pytest-benchmark.json")
+    info, raw = read_json(src / "meta.json"), read_json(src / "pytest-benchmark.json")
+    atomic_write(dst / "points.csv", format_rows(read_rows(src / "points.csv")))
+    if info is not None:
+        write_json(dst / "meta.json", info)
     if raw:
         for b in raw.get("benchmarks", []):
             b.get("stats", {}).pop("data", None)

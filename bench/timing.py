@@ -12,7 +12,6 @@ under pytest (the tests do), and one pytest session per process is what pytest s
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -21,7 +20,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from . import guards, store
+from . import guards, raw, store
 from .meta import utc_now
 from .points import Point, agreement, predicted_ops, prepare, set_threads
 
@@ -102,9 +101,14 @@ def _checked(point: Point) -> SimpleNamespace:
         st.relerr = agreement(results, _backend(point))
         st.ops = {m: r.ops for m, r in results.items()}
     except (ValueError, MemoryError, RuntimeError) as e:  # FwdrevError is a ValueError
-        st.error = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        st.error = _one_line(e)
     _STATE.update(key=point.key(), point=st)
     return st
+
+
+def _one_line(e: Exception) -> str:
+    """An exception as `Type: first line of its message`."""
+    return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
 
 
 def _backend(point):
@@ -131,13 +135,19 @@ def run_case(benchmark, case: dict, out_dir) -> None:
         why = st.error or f"modes disagree: relerr {st.relerr:.3g} > tol {case['tol']:g}"
         _record(out_dir, {**row, "status": "error" if st.error else "disagree", "reason": why})
         pytest.fail(why, pytrace=False)
-    benchmark(st.calls[mode])
+    try:
+        benchmark(st.calls[mode])
+    except Exception as e:  # the engine failed while timed: a row says so, and it is retried
+        _record(out_dir, {**row, "status": "error", "reason": _one_line(e)})
+        raise
     if benchmark.stats is None:  # --benchmark-disable: the call ran once, untimed
         return
     s = benchmark.stats.stats
     row.update(time_median_s=s.median, time_iqr_s=s.iqr, time_min_s=s.min, time_mean_s=s.mean,
                time_stddev_s=s.stddev, rounds=s.rounds, iterations=benchmark.stats.iterations,
                status="ok", finished_utc=utc_now())
+    if out_dir:  # the raw timings first: a row is never kept without them
+        raw.save_record(out_dir, row["point_key"], mode, benchmark.stats.as_dict())
     _record(out_dir, row)
 
 
@@ -160,22 +170,27 @@ def pytest_args(plan_path: Path, json_path: Path, timing: dict) -> list:
             f"--fwdrev-plan={plan_path}"]
 
 
-def run_cases(cases, run_dir: Path, timing: dict, progress=True) -> int:
+def run_cases(cases, run_dir: Path, timing: dict, progress=True, lock_fd=None) -> int:
     """Time `cases` in a pytest child process; rows land in run_dir/points.csv as they
-    finish. Returns the child's exit status (130 when interrupted)."""
+    finish, their raw timings in pytest-benchmark.json. The child inherits lock_fd (the
+    run's lock), so the run stays locked while it lives. Returns the child's exit status
+    (130 when interrupted)."""
     run_dir = Path(run_dir)
-    stamp = utc_now().replace(":", "").replace("-", "")
-    plan_path, json_path = run_dir / ".plan.json", run_dir / f".session-{stamp}.json"
+    tag = f"{utc_now().replace(':', '').replace('-', '')}-{os.getpid()}-{os.urandom(3).hex()}"
+    plan_path, json_path = run_dir / f".plan-{tag}.json", run_dir / f".session-{tag}.json"
     store.write_json(plan_path, {"out": str(run_dir), "cases": cases})
     env = {**os.environ, "FWDREV_PARENT_PID": str(os.getpid())}
-    with open(run_dir / "pytest.log", "a", encoding="utf-8") as log:
-        log.write(f"\n===== session {stamp}: {len(cases)} benchmarks =====\n")
-        log.flush()
-        proc = subprocess.Popen(pytest_args(plan_path, json_path, timing), cwd=REPO,
-                                stdout=log, stderr=subprocess.STDOUT, env=env)
-        rc = _watch(proc, cases, run_dir / "points.csv", progress)
-    merge_json(json_path, run_dir / "pytest-benchmark.json")
-    plan_path.unlink(missing_ok=True)
+    try:
+        with open(run_dir / "pytest.log", "a", encoding="utf-8") as log:
+            log.write(f"\n===== session {tag}: {len(cases)} benchmarks =====\n")
+            log.flush()
+            proc = subprocess.Popen(pytest_args(plan_path, json_path, timing), cwd=REPO,
+                                    stdout=log, stderr=subprocess.STDOUT, env=env,
+                                    pass_fds=() if lock_fd is None else (lock_fd,))
+            rc = _watch(proc, cases, run_dir / "points.csv", progress)
+    finally:
+        plan_path.unlink(missing_ok=True)
+    raw.fold(run_dir)
     return rc
 
 
@@ -205,16 +220,22 @@ def _watch(proc, cases, csv_path, progress) -> int:
     except KeyboardInterrupt:
         _stop(proc)
         return 130
+    except BaseException:  # never leave the child running
+        _stop(proc)
+        raise
     finally:
         bar.close()
 
 
 def _stop(proc):
-    """Interrupt the child (it loses only the benchmark in flight), then insist."""
-    for sig, wait in ((signal.SIGINT, 10), (signal.SIGKILL, 5)):
+    """Stop the child: a moment for it to end by itself (a signal to the process group
+    reached it too), then SIGTERM (it ends its session like Ctrl-C, losing only the
+    benchmark in flight; finished ones are already on disk), then insist."""
+    for sig, wait in ((None, 0.3), (signal.SIGTERM, 1.0), (signal.SIGKILL, 5)):
         if proc.poll() is not None:
             return
-        proc.send_signal(sig)
+        if sig is not None:
+            proc.send_signal(sig)
         try:
             proc.wait(wait)
         except subprocess.TimeoutExpired:
@@ -224,17 +245,3 @@ def _stop(proc):
 def store_key(case) -> str:
     """The point key of a plan case (the key points.csv rows carry)."""
     return Point.from_dict(case["point"]).key()
-
-
-def merge_json(session: Path, merged: Path) -> None:
-    """Fold one session's pytest-benchmark JSON into the run's: the newest session's
-    machine and commit info, every benchmark once (a re-timed one replaces the old)."""
-    if not session.exists():
-        return  # the child was killed before pytest-benchmark wrote it
-    new = json.loads(session.read_text(encoding="utf-8"))
-    old = store.read_json(merged, {"benchmarks": []})
-    names = {b["fullname"] for b in new.get("benchmarks", [])}
-    new["benchmarks"] = [b for b in old.get("benchmarks", []) if b["fullname"] not in names] \
-        + new.get("benchmarks", [])
-    store.write_json(merged, new)
-    session.unlink()

@@ -4,6 +4,9 @@ Every test writes under tmp_path (never the real results/ or plots/).
 """
 from __future__ import annotations
 
+import shutil
+from types import SimpleNamespace
+
 import pytest
 
 from bench import grid, guards, store, sweep, timing
@@ -12,6 +15,11 @@ TINY = ["--L", "2", "--m", "8,16,32", "--d", "m", "--target", "gradient,jacobian
         "--max-time", "0.002", "--min-rounds", "2", "--warmup-iterations", "1",
         "--no-progress"]
 """A sweep of 6 points × 2 modes that times in well under a second (plus pytest start-up)."""
+
+
+MICRO = ["--L", "1", "--m", "4,8", "--d", "m", "--max-time", "0.001", "--min-rounds", "1",
+         "--warmup-iterations", "0", "--no-progress"]
+"""The smallest real sweep: 2 points × 2 modes, the fastest timing settings."""
 
 
 def run_sweep(root, *args):
@@ -50,3 +58,24 @@ def fake_run(root, preset="default", run_id="fake"):
     store.write_json(run_dir / "meta.json", {"run_id": run_id, "preset": preset,
                                              "machine": {"cpu": "Test CPU", "cores": 2}})
     return run_dir
+
+
+def copy_run(src, root, run_id):
+    """A copy of run directory src as root/run_id (its files only, not its lock)."""
+    dst = root / run_id
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".lock"))
+    return dst
+
+
+class FakeBenchmark:
+    """pytest-benchmark's `benchmark` fixture, stood in for: calls the function once and
+    reports fixed statistics, so bench.timing.run_case can be tested in-process."""
+
+    def __init__(self):
+        self.group, self.extra_info, self.stats = None, {}, None
+
+    def __call__(self, fn):
+        fn()
+        s = SimpleNamespace(median=1e-4, iqr=1e-6, min=9e-5, mean=1e-4, stddev=2e-6, rounds=3)
+        record = {"fullname": "fake", "options": {"warmup": True}, "stats": {"data": [1e-4] * 3}}
+        self.stats = SimpleNamespace(stats=s, iterations=1, as_dict=lambda: record)

@@ -6,9 +6,10 @@ import re
 
 import matplotlib.image as mpimg
 import numpy as np
+import pandas as pd
 import pytest
 
-from bench import analysis, report
+from bench import analysis, report, reporter
 from sweep_helpers import fake_run, tiny_run  # noqa: F401  (tiny_run is a fixture)
 
 
@@ -97,3 +98,27 @@ def test_reference_copy_is_small_and_reported(tiny_run, tmp_path):
     assert '"median"' in raw and '"data"' not in raw
     assert (tmp_path / "plots" / "reference" / "REPORT.md").exists()
     assert not (tmp_path / "plots" / "latest").exists()
+
+
+def test_time_ratio_is_forward_over_reverse(tmp_path):
+    """Forward 3× slower than reverse everywhere: every ratio, range and summary says 3."""
+    run = fake_run(tmp_path / "results", preset="quick")
+    df = analysis.load(run)
+    ok = df.status == "ok"
+    df.loc[ok & (df["mode"] == "forward"), "time_median_s"] = 3e-3
+    df.loc[ok & (df["mode"] == "reverse"), "time_median_s"] = 1e-3
+    rat = analysis.ratios(df)
+    assert len(rat) > 3 and np.allclose(rat.time_ratio, 3.0)
+    assert np.allclose(rat.t_forward / rat.t_reverse, 3.0)
+    for r in reporter.ratio_ranges(rat):
+        assert r["t_min"] == pytest.approx(3) and r["t_max"] == pytest.approx(3)
+    text = reporter.summary(run, {}, "Test CPU", df, rat, [])
+    assert "forward/reverse time ratio 3 – 3" in text
+
+
+def test_weight_bytes_counts_every_layer():
+    """W_0 (m × d), L − 1 of m × m, and the last layer (K × m); K × d when L = 0."""
+    rows = pd.DataFrame({"L": [2, 0, 1], "m": [4, 4, 6], "d": [3, 3, 2], "K": [5, 5, 7],
+                         "dtype": ["float64", "float32", "float64"]})
+    assert list(analysis.weight_bytes(rows)) == [(4 * 3 + 4 * 4 + 5 * 4) * 8, 5 * 3 * 4,
+                                                 (6 * 2 + 7 * 6) * 8]

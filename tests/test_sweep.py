@@ -10,13 +10,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from bench import grid, guards, presets, store, sweep, timing
 from bench.points import Point
 from modes import cuda_available
-from sweep_helpers import TINY, run_sweep, tiny_run  # noqa: F401  (tiny_run is a fixture)
+from sweep_helpers import TINY, FakeBenchmark, run_sweep, tiny_run  # noqa: F401  (a fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -82,12 +83,15 @@ def test_resume_after_lost_rows(tmp_path, tiny_run):
     for name in ("points.csv", "meta.json"):
         (root / "tiny" / name).write_bytes((src / name).read_bytes())
     rows = rows_of(root / "tiny")
+    failed = {**rows[0], "status": "error", "reason": "RuntimeError: as if it failed"}
     store.atomic_write(root / "tiny" / "points.csv", "")
-    store.upsert_rows(root / "tiny" / "points.csv", rows[:7])
+    store.upsert_rows(root / "tiny" / "points.csv", [failed, *rows[1:7]])
     assert run_sweep(root, *TINY, "--run-id", "tiny") == 0
-    after = rows_of(root / "tiny")
-    assert sorted(pairs(after)) == sorted(pairs(rows))          # none lost, none twice
-    assert [r["finished_utc"] for r in after[:7]] == [r["finished_utc"] for r in rows[:7]]
+    after = {(r["point_key"], r["mode"]): r for r in rows_of(root / "tiny")}
+    assert sorted(after) == sorted(pairs(rows))                  # none lost, none twice
+    assert all(after[k]["finished_utc"] == r["finished_utc"] for r in rows[1:7]
+               if (k := (r["point_key"], r["mode"])))            # kept as they were
+    assert after[pairs(rows)[0]]["status"] == "ok"               # an error row is retried
 
 
 def test_killed_sweep_resumes(tmp_path):
@@ -126,6 +130,57 @@ def test_force_redoes_and_new_run_keeps_old(tmp_path):
     assert not (root / "a" / "note.txt").exists()        # asked: redone from nothing
     assert run_sweep(root, *args, "--run-id", "b") == 0
     assert (root / "a" / "points.csv").exists() and (root / "latest").resolve().name == "b"
+
+
+# -- one benchmark's row: exact counts and the agreement check ------------------------
+def one_case(tol=1e-8, point=Point(L=1, m=4, d=4)):
+    return {"point": point.as_dict(), "mode": "forward", "lines": ["t"], "tol": tol,
+            "run_id": "u", "est_s": 0.01}
+
+
+def test_row_marks_counts_exact_only_when_they_equal_the_prediction(tmp_path, monkeypatch):
+    timing.run_case(FakeBenchmark(), one_case(), tmp_path)
+    (row,) = rows_of(tmp_path)
+    assert row["ops_exact"] == "True" and row["ops_total"] == row["ops_predicted"]
+    real = timing.predicted_ops
+    monkeypatch.setattr(timing, "predicted_ops",
+                        lambda p, m: SimpleNamespace(total=real(p, m).total + 1))
+    timing.run_case(FakeBenchmark(), one_case(), tmp_path)
+    (row,) = rows_of(tmp_path)
+    assert row["status"] == "ok" and row["ops_exact"] == "False"
+    assert int(row["ops_total"]) + 1 == int(row["ops_predicted"])
+
+
+def test_engine_failure_while_timed_leaves_an_error_row(tmp_path):
+    class Failing(FakeBenchmark):
+        def __call__(self, fn):
+            raise RuntimeError("out of memory\nmore")
+    with pytest.raises(RuntimeError):
+        timing.run_case(Failing(), one_case(point=Point(L=1, m=9, d=4)), tmp_path)
+    (row,) = rows_of(tmp_path)
+    assert row["status"] == "error" and row["reason"] == "RuntimeError: out of memory"
+
+
+@pytest.mark.parametrize("m, relerr, status", [(5, 1e-8, "ok"), (6, 1.5e-8, "disagree"),
+                                               (7, 5e-8, "disagree")])
+def test_agreement_check_is_at_its_tolerance(tmp_path, monkeypatch, m, relerr, status):
+    """relerr at tol passes; just above it is a disagreement, recorded and never timed.
+    (A new m each time: a point is checked once per process.)"""
+    monkeypatch.setattr(timing, "agreement", lambda results, backend: relerr)
+    bench, case = FakeBenchmark(), one_case(tol=1e-8, point=Point(L=1, m=m, d=4))
+    if status == "ok":
+        timing.run_case(bench, case, tmp_path)
+    else:
+        with pytest.raises(pytest.fail.Exception, match="modes disagree"):
+            timing.run_case(bench, case, tmp_path)
+    (row,) = rows_of(tmp_path)
+    assert row["status"] == status and (bench.stats is None) == (status != "ok")
+
+
+def test_default_tolerance_by_dtype():
+    exp = grid.expand(grid.subgrids(None, {"m": [4], "dtype": ["float64", "float32"]}))
+    cases, _ = timing.plan(exp, set(), dict(presets.GUARD_DEFAULTS), presets.TIMING_DEFAULTS, "x")
+    assert {c["point"]["dtype"]: c["tol"] for c in cases} == {"float64": 1e-8, "float32": 1e-3}
 
 
 # -- guards -------------------------------------------------------------------------------

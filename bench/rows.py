@@ -1,0 +1,142 @@
+"""points.csv, the tidy table of a run: its columns, the statuses a row may have, and
+reading it back checked.
+
+A row that does not check out — a line cut short by a crash or a copy, a field that is
+not a number, a point key that does not match its columns — is never used as a result:
+`read_checked` returns the good rows and, apart, where the bad ones were, so a sweep
+measures those points again and a report leaves them out, saying so. A file that is not
+a points.csv at all (binary, a foreign or cut header) raises DamagedError naming it.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from pathlib import Path
+
+from modes import MODES
+
+from .errors import DamagedError
+from .points import Point
+
+COLUMNS = [
+    "run_id", "point_key", "backend", "device", "dtype", "threads", "target", "mode",
+    "L", "m", "d", "K", "ops_mults", "ops_adds", "ops_total", "ops_predicted", "ops_exact",
+    "time_median_s", "time_iqr_s", "time_min_s", "time_mean_s", "time_stddev_s", "rounds",
+    "iterations", "grad_relerr", "tol", "status", "reason", "lines", "mem_estimate_bytes",
+    "time_estimate_s", "thread_pools", "finished_utc",
+]
+"""The columns of points.csv, in order."""
+
+STATUSES = ("ok", "disagree", "skipped", "error")
+"""ok: checked and timed; disagree: the modes' answers differ beyond tol (not timed);
+skipped: a guard or a missing GPU (reason says which); error: the engine raised."""
+
+DONE = ("ok", "disagree")
+"""Rows a resumed run keeps; skipped and error rows are planned again."""
+
+POINT_FIELDS = ("backend", "device", "dtype", "threads", "target", "L", "m", "d", "K")
+INTS = ("ops_predicted", "mem_estimate_bytes")
+OK_INTS = ("ops_total", "rounds")
+OK_TIMES = ("time_median_s", "time_iqr_s", "time_min_s")
+UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+FIX = "move it aside, or redo the run with `python -m bench sweep … --force`"
+
+
+def row_problem(r: dict):
+    """Why row r (a dict of strings) is not a usable result, or None when it is."""
+    if r["status"] not in STATUSES:
+        return f"unknown status {r['status']!r}"
+    if not UTC.fullmatch(r["finished_utc"]):
+        return "cut short"
+    try:
+        key = Point.from_dict({k: r[k] for k in POINT_FIELDS}).key()
+    except (ValueError, TypeError):
+        return "bad point columns"
+    if key != r["point_key"] or r["mode"] not in MODES:
+        return "point key or mode does not match the columns"
+    ints = INTS + (OK_INTS if r["status"] == "ok" else ())
+    if not all(_is_int(r[c]) for c in ints):
+        return "a count is not an integer"
+    if r["status"] == "ok" and not all(_is_time(r[c]) for c in OK_TIMES):
+        return "a time is not a number"
+    return None
+
+
+def _is_int(text) -> bool:
+    return re.fullmatch(r"-?\d+", text) is not None
+
+
+def _is_time(text) -> bool:
+    try:
+        return math.isfinite(float(text)) and float(text) >= 0
+    except ValueError:
+        return False
+
+
+def read_checked(path) -> tuple:
+    """(good rows as dicts of strings, [(line, problem)] of the rows left out) of a
+    points.csv; ([], []) when there is no file or it is empty. One row per (point, mode):
+    a later row replaces an earlier one."""
+    path = Path(path)
+    if not path.exists():
+        return [], []
+    text = _text(path)
+    if not text.strip():
+        return [], []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader)
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise DamagedError(f"{path} is damaged or not a fwdrev points.csv (its header lacks "
+                           f"{len(missing)} of {len(COLUMNS)} columns); {FIX}")
+    good, bad = {}, []
+    for fields in reader:
+        if not fields:
+            continue
+        r = dict(zip(header, fields))
+        why = "wrong number of fields" if len(fields) != len(header) else row_problem(r)
+        if why:
+            bad.append((reader.line_num, why))
+        else:
+            good[(r["point_key"], r["mode"])] = r
+    return list(good.values()), bad
+
+
+def _text(path: Path) -> str:
+    """The file as text; DamagedError when it is not UTF-8 text."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        text = "\0"
+    if "\0" in text:
+        raise DamagedError(f"{path} is not a text file (damaged?); {FIX}")
+    return text
+
+
+def damage_note(path, bad) -> str:
+    """One line saying which rows of path were left out, and why."""
+    lines = ", ".join(str(n) for n, _ in bad[:5]) + (", …" if len(bad) > 5 else "")
+    return (f"{path}: {len(bad)} damaged row(s) left out (line {lines}: {bad[0][1]}); "
+            "a sweep of this run measures them again")
+
+
+def format_rows(rows) -> str:
+    """rows (dicts of values) as the text of a points.csv, header first."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({c: _cell(r.get(c)) for c in COLUMNS})
+    return buf.getvalue()
+
+
+def _cell(v):
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return ";".join(map(str, v))
+    return v

@@ -1,0 +1,54 @@
+"""One writer per run: an exclusive lock (fcntl.flock) on results/<run-id>/.lock, held by
+the sweep for as long as it works on the run and by its pytest child (which inherits the
+descriptor), so a second sweep of the same run is refused at once instead of mixing its
+rows, meta and raw JSON into the first one's. The kernel drops the lock when the
+holders exit, however they exit: a killed sweep never leaves a stale lock behind."""
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from pathlib import Path
+
+from .errors import BusyError
+
+LOCK = ".lock"
+WAIT_S = 2.0
+"""How long to wait for a lock that a killed sweep's processes are still letting go of."""
+
+
+class RunLock:
+    """`with RunLock(run_dir) as lock:` — lock.fd is the descriptor to pass to a child."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = Path(run_dir)
+        self.fd = None
+
+    def __enter__(self) -> "RunLock":
+        fd = os.open(self.run_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        if not _take(fd, WAIT_S):
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            os.close(fd)
+            raise BusyError(f"run {self.run_dir.name} is being written by another sweep "
+                            f"(pid {holder}); wait for it to end, or use another --run-id") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)
+        self.fd = None
+
+
+def _take(fd: int, wait_s: float) -> bool:
+    """Lock fd exclusively, trying for up to wait_s seconds; whether it was locked."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)

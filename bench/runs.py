@@ -1,0 +1,120 @@
+"""Which run a sweep writes, and the rules that keep a run what it is.
+
+A run is defined by its grid, timing settings and guards (the tolerance among them):
+spec_hash in meta.json fingerprints them. Resuming a run with other settings is refused
+(its rows would no longer be one experiment); so is writing the committed reference run,
+a run whose meta.json is damaged, or a run another sweep is writing (bench.runlock).
+--force empties the run first. A damaged latest run never blocks a new one.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import shutil
+from pathlib import Path
+
+from . import raw, store
+from .errors import BenchError, DamagedError, UsageError
+from .rows import FIX, damage_note, read_checked
+from .runlock import LOCK
+
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+"""A run id: letters, digits, . _ -; at most 100 characters (it names a directory)."""
+DEFINING = {"grids": "grid", "timing": "timing", "guards": "guards or tolerance"}
+
+
+def check_run_id(root: Path, run_id: str) -> None:
+    """A one-line UsageError unless run_id may name a run a sweep writes."""
+    if not RUN_ID.fullmatch(run_id) or run_id == store.LATEST:
+        raise UsageError(f"bad --run-id {run_id[:40]!r}: letters, digits, . _ - only, "
+                         "at most 100, not 'latest'")
+    if run_id == store.REFERENCE:
+        raise UsageError(f"run {run_id!r} is the committed reference; a sweep never writes it "
+                         "(use another --run-id)")
+    p = Path(root) / run_id
+    if p.is_symlink() or (p.exists() and not p.is_dir()):
+        raise UsageError(f"{p} exists and is not a run directory")
+
+
+def choose_run(root: Path, spec: dict, args, warn) -> tuple:
+    """(run id, new?): the given id; else the latest run when it is this grid and
+    unfinished (never with --new); else a new id from the UTC time and the preset."""
+    if args.run_id:
+        check_run_id(root, args.run_id)
+        return args.run_id, False
+    latest = None if args.new else _resumable(root, spec["hash"], warn)
+    if latest:
+        return latest, False
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{spec['preset'] or 'custom'}", True
+
+
+def _resumable(root, spec_hash, warn):
+    """The latest run's id when it is unfinished and of this spec; a damaged latest is
+    named in a warning and passed over."""
+    try:
+        latest = store.resolve_run(root)
+        m = store.read_json(latest / "meta.json") if latest.is_dir() else None
+    except DamagedError as e:
+        warn(f"{e}; starting a new run")
+        return None
+    if m and latest.name != store.REFERENCE and m.get("spec_hash") == spec_hash \
+            and not m.get("complete"):
+        return latest.name
+    return None
+
+
+def claim(root: Path, run_id: str, new: bool) -> Path:
+    """Create the run's directory; a new id already taken (another sweep started in the
+    same second) gets a suffix, -2, -3, …"""
+    root.mkdir(parents=True, exist_ok=True)
+    if not new:
+        (root / run_id).mkdir(exist_ok=True)
+        return root / run_id
+    for n in range(1, 1000):
+        p = root / (run_id if n == 1 else f"{run_id}-{n}")
+        try:
+            p.mkdir()
+            return p
+        except FileExistsError:
+            continue
+    raise BenchError(f"no free run id like {run_id} in {root}")
+
+
+def open_run(run_dir: Path, spec: dict, force: bool, warn) -> bool:
+    """Make a locked run ready to write: emptied with --force; else checked (meta.json
+    readable and of this spec, points.csv readable, damaged rows named) and the leftovers
+    of a killed sweep folded in or removed. Returns whether there is a run to resume."""
+    if force:
+        _empty(run_dir)
+    store.remove_stale(run_dir)
+    info = store.read_json(run_dir / "meta.json")
+    rows, bad = read_checked(run_dir / "points.csv")
+    if info is None and (rows or bad):
+        raise DamagedError(f"{run_dir / 'meta.json'} is missing, so the rows beside it cannot "
+                           f"be checked against these settings; {FIX}")
+    if info is not None and "spec_hash" not in info:
+        raise DamagedError(f"{run_dir / 'meta.json'} is not a fwdrev meta.json; {FIX}")
+    if info is not None and info["spec_hash"] != spec["hash"]:
+        raise UsageError(f"run {run_dir.name} was made with other settings ({changed(info, spec)}"
+                         "); use a new --run-id, or --force to discard it")
+    if bad:
+        warn(damage_note(run_dir / "points.csv", bad))
+    raw.fold(run_dir)
+    return info is not None
+
+
+def changed(info: dict, spec: dict) -> str:
+    """Which defining settings differ between a run's meta.json and a spec."""
+    return ", ".join(w for k, w in DEFINING.items() if info.get(k) != spec.get(k)) or "?"
+
+
+def _empty(run_dir: Path) -> None:
+    """Remove everything in a run directory but its lock."""
+    for p in run_dir.iterdir():
+        if p.name == LOCK:
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()

@@ -1,0 +1,181 @@
+"""The work of `python -m bench sweep` (bench.sweep, its entry point, says what it does):
+check every argument, choose the run (bench.runs), lock it (bench.runlock), plan, record
+the guards' skips, time the rest in a pytest child (bench.timing), and summarise."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter
+
+from modes import FwdrevError
+
+from . import cmdline as cli, grid, meta, runs, store, timing
+from .points import set_threads
+from .presets import AXES, GUARD_DEFAULTS, PRESETS, TIMING_DEFAULTS
+from .runlock import RunLock
+
+
+def parser(command="sweep") -> argparse.ArgumentParser:
+    """The command line of the sweep: a preset, the axes, timing, guards, the run."""
+    p = cli.Parser(prog=f"python -m bench {command}",
+                   description="time forward and reverse mode over a grid; write results/<run-id>/")
+    p.add_argument("--preset", help=f"named grid: {', '.join(PRESETS)} (default: default, "
+                   "unless axes are given)")
+    g = p.add_argument_group("axes (comma-separated; they replace the preset's on every line)")
+    for axis in AXES:
+        g.add_argument(f"--{axis}", metavar="V,V,…",
+                       help="d also takes 'm' (d = m)" if axis == "d" else None)
+    t = p.add_argument_group("timing (pytest-benchmark)")
+    t.add_argument("--max-time", type=float, help="seconds of rounds per benchmark")
+    t.add_argument("--min-rounds", type=int, help="rounds per benchmark at least")
+    t.add_argument("--warmup-iterations", type=int, help="warm-up calls before timing")
+    q = p.add_argument_group("guards")
+    q.add_argument("--mem-budget-gb", type=float, help="skip points estimated above this")
+    q.add_argument("--max-point-s", type=float, help="skip points estimated to take longer")
+    q.add_argument("--tol", type=float, help="agreement tolerance (default by dtype: "
+                   f"{', '.join(f'{k} {v:g}' for k, v in timing.TOL.items())})")
+    r = p.add_argument_group("run")
+    r.add_argument("--run-id", help="name of the run (default: <UTC time>-<preset>)")
+    r.add_argument("--new", action="store_true", help="do not resume the unfinished latest run")
+    r.add_argument("--force", action="store_true", help="discard the run's results and redo it")
+    r.add_argument("--results-dir", default=os.environ.get("FWDREV_RESULTS_DIR", "results"))
+    r.add_argument("--dry-run", action="store_true", help="show the plan, time nothing")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument("--strict", action="store_true",
+                   help="exit 1 when a point's modes disagree or an engine fails")
+    return p
+
+
+def build_spec(args) -> dict:
+    """The run's full specification from the arguments; every value checked here."""
+    overrides = {a: grid.parse_axis(a, getattr(args, a)) for a in AXES
+                 if getattr(args, a) is not None}
+    name = args.preset or (None if overrides else "default")
+    p = grid.preset(name) if name else {}
+    tim = {**TIMING_DEFAULTS, **p.get("timing", {}), **_given(args, TIMING_DEFAULTS)}
+    lim = {**GUARD_DEFAULTS, **p.get("guards", {}), **_given(args, GUARD_DEFAULTS)}
+    _positive(tim, lim)
+    grids = grid.subgrids(name, overrides)
+    return {"preset": name, "axes": overrides, "grids": grids, "timing": tim, "guards": lim}
+
+
+def _given(args, defaults):
+    return {k: getattr(args, k) for k in defaults if getattr(args, k, None) is not None}
+
+
+def _positive(tim, lim):
+    for k in ("max_time", "min_rounds", "mem_budget_gb", "max_point_s"):
+        v = tim.get(k, lim.get(k))
+        if not v > 0:
+            raise FwdrevError(f"--{k.replace('_', '-')} must be positive, got {v}")
+    if tim["warmup_iterations"] < 0:
+        raise FwdrevError(f"--warmup-iterations must be 0 or more, got {tim['warmup_iterations']}")
+    if lim["tol"] is not None and not lim["tol"] > 0:
+        raise FwdrevError(f"--tol must be positive, got {lim['tol']}")
+
+
+def run_command(argv, command="sweep") -> int:
+    """The sweep (bench.sweep.main runs it): check every argument, choose the run, run it."""
+    args = parser(command).parse_args(argv)
+    spec = build_spec(args)
+    expanded = grid.expand(spec["grids"])
+    spec["hash"] = grid.spec_hash({k: spec[k] for k in ("grids", "timing", "guards")})
+    root = cli.check_dir("--results-dir", args.results_dir, write=not args.dry_run)
+    run_id, new = runs.choose_run(root, spec, args, cli.warner(command))
+    if args.dry_run:
+        done = set() if new or args.force else store.done_keys(root / run_id / "points.csv")
+        cases, skipped = timing.plan(expanded, done, spec["guards"], spec["timing"], run_id)
+        _plan_line(command, run_id, False, expanded, cases, skipped)
+        return _show_plan(cases, skipped)
+    run_dir = runs.claim(root, run_id, new)
+    with RunLock(run_dir) as lock:
+        return run(args, spec, expanded, run_dir, lock, command, argv)
+
+
+def run(args, spec, expanded, run_dir, lock, command, argv) -> int:
+    """With the run locked: check it, plan, record the guards' skips, time the rest, and
+    summarise."""
+    resuming = runs.open_run(run_dir, spec, args.force, cli.warner(command))
+    csv_path = run_dir / "points.csv"
+    cases, skipped = timing.plan(expanded, store.done_keys(csv_path), spec["guards"],
+                                 spec["timing"], run_dir.name)
+    _plan_line(command, run_dir.name, resuming, expanded, cases, skipped)
+    _write_meta(run_dir, spec, run_dir.name, command, argv)
+    store.set_latest(run_dir.parent, run_dir)
+    store.upsert_rows(csv_path, skipped)  # also drops any damaged row for good
+    rc, t0 = 0, time.monotonic()
+    cli.checkpoint()
+    if cases:
+        rc = timing.run_cases(cases, run_dir, spec["timing"], not args.no_progress, lock.fd)
+    counts = _finish_meta(run_dir, expanded, time.monotonic() - t0, rc)
+    return _report_end(command, run_dir, counts, rc, args.strict)
+
+
+def _plan_line(command, run_id, resuming, expanded, cases, skipped):
+    total = sum(len(m) for _, m, _ in expanded)
+    est = sum(c["est_s"] for c in cases)
+    print(f"{command}: run {run_id}{' (resuming)' if resuming else ''}: {len(expanded)} points, "
+          f"{total} benchmarks; {len(cases)} to time (≈{_hms(est)}), {len(skipped)} skipped, "
+          f"{total - len(cases) - len(skipped)} done", flush=True)
+
+
+def _write_meta(run_dir, spec, run_id, command, argv):
+    """meta.json: this run's spec (kept as first written: a run's settings never change)
+    and the environment of every session that worked on it."""
+    path = run_dir / "meta.json"
+    old = store.read_json(path, {})
+    session = meta.gather(timing.REPO, set_threads(1))
+    session["command"] = " ".join(["python -m bench", command, *argv])
+    defining = {"run_id": run_id, "preset": spec["preset"], "spec_hash": spec["hash"],
+                "axes": spec["axes"], "grids": spec["grids"], "timing": spec["timing"],
+                "guards": spec["guards"], "tolerance_by_dtype": timing.TOL}
+    doc = {**defining, **old, **session, "complete": False,
+           "sessions": old.get("sessions", []) + [{"date": session["date"],
+                                                     "command": session["command"]}]}
+    store.write_json(path, doc)
+
+
+def _finish_meta(run_dir, expanded, seconds, rc) -> Counter:
+    """Mark the run complete when every (point, mode) has a final row; count statuses."""
+    rows = store.read_rows(run_dir / "points.csv")
+    want = {(p.key(), m) for p, modes, _ in expanded for m in modes}
+    have = {(r["point_key"], r["mode"]) for r in rows if r["status"] in (*store.DONE, "skipped")}
+    counts = Counter(r["status"] for r in rows)
+    path = run_dir / "meta.json"
+    doc = store.read_json(path, {})
+    doc["sessions"][-1].update(seconds=round(seconds, 1), exit_status=rc)
+    doc.update(complete=want <= have, counts=dict(counts), finished=meta.utc_now())
+    store.write_json(path, doc)
+    return counts
+
+
+def _report_end(command, run_dir, counts, rc, strict) -> int:
+    parts = ", ".join(f"{counts.get(s, 0)} {s}" for s in store.STATUSES)
+    print(f"{command}: {parts} → {run_dir / 'points.csv'}")
+    if rc == 130:
+        print(f"{command}: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    bad = counts.get("disagree", 0) + counts.get("error", 0)
+    if rc not in (0, 1) or (rc == 1 and not bad):  # 1: a disagreement or an engine error
+        print(f"{command}: the benchmark process failed (exit {rc}); see "
+              f"{run_dir / 'pytest.log'}", file=sys.stderr)
+        return 1
+    if bad:
+        print(f"{command}: warning: {bad} benchmark(s) disagree or failed; see the report",
+              file=sys.stderr)
+    return 1 if (bad and strict) else 0
+
+
+def _show_plan(cases, skipped) -> int:
+    for c in cases:
+        print(f"  run   {timing.case_id(c):60} ≈{c['est_s']:.2f} s")
+    for r in skipped:
+        print(f"  skip  {r['point_key']} {r['mode']}: {r['reason']}")
+    return 0
+
+
+def _hms(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
