@@ -99,20 +99,75 @@ def blas() -> list:
 
 
 def git_commit(repo: Path) -> dict:
-    """The commit checked out in repo and whether tracked files differ from it."""
+    """The commit checked out in repo and whether tracked files differ from it; both None
+    where repo is not the top of a git checkout (an installed wheel: its site-packages
+    may sit inside some other project's repository, whose commit says nothing of fwdrev)."""
     def git(*args):
-        r = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+        try:
+            r = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+        except OSError:  # no git on this machine
+            return None
         return r.stdout.strip() if r.returncode == 0 else None
+    top = git("rev-parse", "--show-toplevel")
+    if not top or Path(top).resolve() != Path(repo).resolve():
+        return {"commit": None, "dirty": None}
     commit = git("rev-parse", "HEAD")
     dirty = git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit, "dirty": bool(dirty) if dirty is not None else None}
 
 
 def machine() -> dict:
-    """The machine, for titles and meta.json."""
+    """The machine, for titles and meta.json: what tells two machines apart — the CPU as
+    py-cpuinfo reads it (brand, family, model, stepping, flags, advertised clock), cores,
+    cache, total memory, the GPU and its driver, and which torch build drives it."""
     return {"cpu": cpu_model(), "cores": os.cpu_count(), "llc_bytes": llc_bytes(),
-            "gpu": gpu_name(),
+            "memory_bytes": memory_bytes(), "gpu": gpu_name(), "gpu_driver": gpu_driver(),
+            "torch_build": torch_build(), "cpuinfo": cpu_details(),
             "platform": platform.platform(), "node": platform.node()}
+
+
+def cpu_details() -> dict:
+    """py-cpuinfo's view of the CPU (one call, up to about a second: once per sweep), or
+    {} where py-cpuinfo is missing or fails."""
+    try:
+        import cpuinfo
+        info = cpuinfo.get_cpu_info()
+    except Exception:  # noqa: BLE001 - optional information, never fatal
+        return {}
+    hz = info.get("hz_advertised") or (None,)
+    return {"brand": info.get("brand_raw"), "vendor": info.get("vendor_id_raw"),
+            "family": info.get("family"), "model": info.get("model"),
+            "stepping": info.get("stepping"), "hz_advertised": hz[0],
+            "flags": sorted(info.get("flags", []))}
+
+
+def memory_bytes():
+    """The machine's total physical memory in bytes, or None where unknown."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def torch_build():
+    """The CUDA version torch was built for, or "cpu" for a CPU-only build."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return None
+    return torch.version.cuda or "cpu"
+
+
+def gpu_driver():
+    """The NVIDIA driver's version (nvidia-smi) where a CUDA GPU is present, else None."""
+    if gpu_name() is None:
+        return None
+    try:
+        r = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                           capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return r.stdout.splitlines()[0].strip() if r.returncode == 0 and r.stdout.strip() else None
 
 
 def machine_label(m: dict) -> str:
@@ -152,10 +207,17 @@ def fingerprint() -> dict:
             "torch_cpu_capability": torch_cpu_capability(), "versions": versions()}
 
 
+def fwdrev_version() -> str:
+    """fwdrev's installed version (what `fwdrev --version` prints)."""
+    from .__main__ import version
+    return version()
+
+
 def gather(repo: Path, threads: dict) -> dict:
     """Everything about this session's environment, for meta.json."""
     return {
         "date": utc_now(),
+        "fwdrev": fwdrev_version(),
         "machine": machine(),
         "fingerprint": fingerprint(),
         "versions": versions(),
