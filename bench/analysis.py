@@ -26,15 +26,22 @@ def load(run_dir, rows=None) -> pd.DataFrame:
     as numbers, booleans as booleans); damaged rows are left out (bench.rows)."""
     rows = store.read_rows(Path(run_dir) / "points.csv") if rows is None else rows
     df = pd.DataFrame(rows, columns=store.COLUMNS)
-    for c in ("threads", "L", "m", "d", "K", "ops_mults", "ops_adds", "ops_total",
+    for c in ("threads", "L", "m", "d", "K", "waist", "ops_mults", "ops_adds", "ops_total",
               "ops_predicted", "time_median_s", "time_iqr_s", "time_min_s", "rounds",
-              "grad_relerr", "tol"):
+              "grad_relerr", "tol", "time_estimate_s", "time_model_s", "mem_counted_bytes",
+              "mem_predicted_bytes", "mem_measured_bytes", "flops_torch", "compile_s"):
         df[c] = pd.to_numeric(df[c], errors="coerce")
+    df["waist"] = df["waist"].fillna(0)
     df["ops_exact"] = df["ops_exact"].astype(str).eq("True")
     df["reason"] = df["reason"].fillna("")
     df["lines"] = df["lines"].fillna("")
     df["config"] = df.apply(config_label, axis=1)
     return df
+
+
+def engines_only(df) -> pd.DataFrame:
+    """The forward and reverse rows of uniform chains: what figures 1-5 and the fits show."""
+    return df[df["mode"].isin(["forward", "reverse"]) & (df["waist"] == 0)]
 
 
 def config_label(row) -> str:
@@ -145,7 +152,7 @@ def _slope(rows, axis, column) -> float:
 
 
 def textbook_ops(mode, L, m, d):
-    """The textbook's leading terms (SPEC §2): forward 2Lm²d, reverse 2Lm² + 2md."""
+    """The textbook's leading terms (docs/maths.md §2): forward 2Lm²d, reverse 2Lm² + 2md."""
     L, m, d = (np.asarray(v, dtype=float) for v in (L, m, d))
     return 2 * L * m * m * d if mode == "forward" else 2 * L * m * m + 2 * m * d
 

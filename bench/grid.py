@@ -54,7 +54,7 @@ def _int_value(name, v):
         return "m"  # tied: d = m
     if isinstance(v, bool) or not re.fullmatch(r"[+-]?\d+", str(v).strip()):
         raise FwdrevError(f"{name} must be a list of integers, got {v!r}")
-    n, low = int(str(v).strip()), (0 if name == "L" else 1)
+    n, low = int(str(v).strip()), (0 if name in ("L", "waist") else 1)
     if n < low:
         raise FwdrevError(f"{name} must be at least {low}, got {n}")
     return n
@@ -92,6 +92,8 @@ def expand(grids) -> list:
             kw = dict(zip([a for a in AXES if a != "mode"], values))
             if kw["d"] == "m":
                 kw["d"] = kw["m"]
+            if kw["waist"] and kw["L"] != 3:
+                continue  # an hourglass is [d, m, s, m, K]: with another L, not a point at all
             for device in _devices(kw["device"]):
                 if kw["backend"] == "numpy" and device != "cpu":
                     continue  # numpy has no GPU: not a point at all
@@ -114,3 +116,56 @@ def spec_hash(spec: dict) -> str:
     """A short fingerprint of what a run sweeps, to recognise a run worth resuming."""
     text = json.dumps(spec, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# -- help texts, generated from the data --------------------------------------------------
+def allowed(axis: str) -> str:
+    """The values an axis flag takes, in words."""
+    if axis in INT_AXES:
+        return f"integers ≥ {_lowest(axis)}" + (", or m (d = m)" if axis == "d" else "")
+    extra = " (auto: the CPU, plus CUDA where present)" if axis == "device" else ""
+    return ", ".join(CHOICES[axis]) + extra
+
+
+def _lowest(axis: str) -> int:
+    """The smallest value an integer axis takes (0 or 1), as _int_value decides."""
+    try:
+        _int_value(axis, 0)
+        return 0
+    except FwdrevError:
+        return 1
+
+
+def _values(values) -> str:
+    return ",".join(map(str, values))
+
+
+def axis_help(axis: str) -> str:
+    """`--AXIS`'s help: its allowed values and its default (the preset's)."""
+    return (f"allowed: {allowed(axis)}; default: the preset's (with axes but no preset: "
+            f"{_values(AXIS_DEFAULTS[axis])})")
+
+
+def setting_help(what: str, key: str, defaults: dict, section: str) -> str:
+    """A timing or guard flag's help: what it is and its default per preset."""
+    per = ", ".join(f"{n} {p.get(section, {}).get(key, defaults[key]):g}"
+                    for n, p in PRESETS.items())
+    return f"{what} (default: the preset's — {per}; with no preset {defaults[key]:g})"
+
+
+def describe_presets(width: int = 88) -> str:
+    """Every preset from bench/presets.py: what it is for, its points, timing, guards and
+    lines (for `fwdrev sweep --help`)."""
+    import textwrap
+    out = ["presets (bench/presets.py; --preset NAME, axes given on the command line "
+           "replace the preset's on every line):"]
+    for name, p in PRESETS.items():
+        points = len(expand(subgrids(name, {})))
+        tim = ", ".join(f"{k.replace('_', '-')} {v:g}" for k, v in p.get("timing", {}).items())
+        lim = ", ".join(f"{k.replace('_', '-')} {v:g}" for k, v in p.get("guards", {}).items())
+        lines = "; ".join(g["name"] for g in p["grids"])
+        text = (f"{p.get('about', '')}. {points} points here. timing: {tim}. guards: {lim}. "
+                f"lines: {lines}.")
+        out.append(textwrap.fill(text, width, initial_indent=f"  {name:8} ",
+                                 subsequent_indent=" " * 11))
+    return "\n".join(out)

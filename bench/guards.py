@@ -1,10 +1,16 @@
-"""Estimates made before a point runs: its memory (from the shapes) and its time (from a
-small rate model), and the guards that skip a point, with the reason, when either is over
-its limit or when the point needs a GPU this machine lacks.
+"""Estimates made before a point runs: its memory (the engines' exact counts) and its time
+(the calibrated rates of bench.model, from the shapes alone), and the guards that skip a
+point, with the reason, when either is over its limit or when the point needs a GPU this
+machine lacks.
 
-The rate model is deliberately simple — compute-bound GEMM at one rate, memory-bound GEMV
-at another, a fixed cost per product and per call — because it only has to be right to a
-factor of a few: it decides what is too big to try and drives the progress bar's estimate.
+Memory: the weights, plus each mode's counted peak (modes.predict.memory_peak, exact for
+the engines on uniform chains; the shape estimate below elsewhere), plus a quarter for a
+peer's or the allocator's extra. Time: the evaluation reads every weight once at the
+calibrated bandwidth for that working set; the derivative chain is GEMM work at the
+calibrated rate for its smallest dimension (forward mode, a many-row Jacobian) or another
+read of the weights (reverse mode); plus the calibrated fixed costs per step and per call.
+Without a calibration (a bare `pytest bench/`), one CPU core's typical rates stand in.
+A peer is estimated as the engine of its direction.
 """
 from __future__ import annotations
 
@@ -19,6 +25,12 @@ PER_PRODUCT_S = 1.5e-5    # Python dispatch through the counting kernel, per arr
 PER_CALL_S = 5.0e-5       # one engine call: checks, evaluation set-up, the Result
 BUILD_ELEMS_PER_S = 5.0e7  # drawing the random weights of a chain (outside the timed call)
 ITEMSIZE = {"float64": 8, "float32": 4}
+KIND = {"forward": "forward", "func-fwd": "forward", "jax-fwd": "forward"}
+"""The engine whose work a mode resembles (everything else: reverse)."""
+
+
+def kind(mode: str) -> str:
+    return KIND.get(mode, "reverse")
 
 
 def widths(point: Point) -> list:
@@ -57,24 +69,41 @@ def working_elements(point: Point, mode: str) -> int:
     return 2 * max(n)
 
 
+def peak_elements(point: Point, mode: str) -> int:
+    """A mode's peak live elements beyond the weights: the engines' exact closed form on a
+    uniform chain, the shape estimate otherwise."""
+    k = kind(mode)
+    if point.uniform:
+        return predict.memory_peak(point.target, k, point.L, point.m, point.d, point.K)
+    return working_elements(point, k)
+
+
 def memory_bytes(point: Point, modes=("forward", "reverse")) -> int:
-    """Estimated peak bytes of a point: weights, plus every mode's working set and answer
-    (the agreement check keeps both answers at once), plus a quarter for temporaries."""
-    n = widths(point)
-    elems = _weights(n) + sum(working_elements(point, m) for m in modes)
+    """Estimated peak bytes of a point: weights, plus the counted peak of every mode asked
+    for and of reverse mode (the agreement check keeps its answer), plus a quarter."""
+    elems = _weights(widths(point)) + sum(peak_elements(point, m) for m in {*modes, "reverse"})
     return int(1.25 * elems * ITEMSIZE.get(point.dtype, 8))
 
 
-def call_seconds(point: Point, mode: str) -> float:
-    """Estimated seconds of one engine call (evaluation + derivative chain)."""
-    n = widths(point)
-    chain = predict.ops_for(point.target, mode, point.L, point.m, point.d, point.K).total
-    gemm = mode == "forward" or (point.target == "jacobian" and point.K >= 8)
-    s = chain / (GEMM_OPS_PER_S if gemm else GEMV_OPS_PER_S)
-    s += 2 * _weights(n) / GEMV_OPS_PER_S                      # evaluating the z_i
-    if point.target == "params" and mode == "forward":
-        s += sum(a * r for a, r in zip(n[1:], _param_columns(n))) / COPY_ELEMS_PER_S
-    return s + PER_CALL_S + 2 * (point.L + 2) * PER_PRODUCT_S
+def call_seconds(point: Point, mode: str, cal=None) -> float:
+    """Estimated seconds of one call (evaluation + derivative chain), from the calibrated
+    rates `cal` (bench.model.calibrate) or one core's typical ones."""
+    from .model import rate_table
+    n, k = widths(point), kind(mode)
+    item = ITEMSIZE.get(point.dtype, 8)
+    pred = predict.ops_for(point.target, k, point.L, point.m, point.d, point.K) if point.uniform \
+        else None
+    chain = pred.total if pred is not None else 2 * _weights(n) * (point.d if k == "forward" else 1)
+    w_bytes = item * _weights(n)
+    gemm_rate, bandwidth, c_step, c_call = rate_table(cal, GEMM_OPS_PER_S, GEMV_OPS_PER_S * item,
+                                                      PER_PRODUCT_S, PER_CALL_S)
+    gemm = k == "forward" or (point.target == "jacobian" and point.K >= 8)
+    narrow = min(point.d if k == "forward" else point.K, point.m)
+    s = chain / gemm_rate(narrow) if gemm else w_bytes / bandwidth(w_bytes)
+    s += w_bytes / bandwidth(w_bytes)                           # evaluating the z_i
+    if point.target == "params" and k == "forward":
+        s += item * sum(a * r for a, r in zip(n[1:], _param_columns(n))) / bandwidth(w_bytes)
+    return s + c_call + (4 * point.L + 8) * c_step
 
 
 def benchmark_seconds(t_call: float, timing: dict) -> float:
@@ -86,10 +115,9 @@ def benchmark_seconds(t_call: float, timing: dict) -> float:
     return rounds + (2 * w + 2) * t_call + 0.005
 
 
-def point_seconds(point: Point, modes, timing: dict) -> dict:
+def point_seconds(point: Point, modes, timing: dict, cal=None) -> dict:
     """{mode: estimated wall seconds} to check and time `point` (set-up in the first mode)."""
-    both = ("forward", "reverse")
-    calls = {m: call_seconds(point, m) for m in both}
+    calls = {m: call_seconds(point, m, cal) for m in {*modes, "forward", "reverse"}}
     setup = _weights(widths(point)) / BUILD_ELEMS_PER_S + sum(calls.values())  # + agreement
     out = {m: benchmark_seconds(calls[m], timing) for m in modes}
     if out:
@@ -97,14 +125,22 @@ def point_seconds(point: Point, modes, timing: dict) -> dict:
     return out
 
 
-def skip_reason(point: Point, modes, limits: dict, timing: dict):
+def skip_reason(point: Point, modes, limits: dict, timing: dict, cal=None):
     """Why `point` must not run here (a one-line reason), or None when it may."""
     if point.device.startswith("cuda") and not cuda_available():
         return "no CUDA GPU"
-    mem, budget = memory_bytes(point), limits["mem_budget_gb"]
+    mem, budget = memory_bytes(point, modes), limits["mem_budget_gb"]
     if mem > budget * 2 ** 30:
         return f"memory estimate {mem / 2 ** 30:.2f} GiB exceeds budget {budget:g} GiB"
-    secs = sum(point_seconds(point, modes, timing).values())
+    secs = sum(point_seconds(point, modes, timing, cal).values())
     if secs > limits["max_point_s"]:
         return f"time estimate {secs:.0f} s exceeds cap {limits['max_point_s']:g} s per point"
+    return None
+
+
+def mode_skip_reason(mode: str):
+    """Why one mode cannot run here at all (its library is missing), or None."""
+    import importlib.util
+    if mode.startswith("jax") and importlib.util.find_spec("jax") is None:
+        return "jax not installed"
     return None

@@ -188,3 +188,13 @@ def predict_seconds(cal: dict, point: Point, mode: str, chain=None, x=None) -> f
     weights = sum(_size(tuple(a.shape)) for group in chain.params() for a in group)
     ws = item * (weights + (res.mem or {}).get("peak", 0))
     return cal["c_call_s"] + sum(step_seconds(cal, n, a, o, ws) for n, a, o in prof)
+
+
+def rate_table(cal, gemm_default, bandwidth_default, step_default, call_default):
+    """(gemm_rate(k), bandwidth(bytes), c_step, c_call) from a calibration, or constants."""
+    if cal is None:
+        return (lambda k: gemm_default), (lambda b: bandwidth_default), step_default, call_default
+    c = cal["c_step_s"]
+    return (lambda k: _lookup(cal["gemm_rate"], max(k, 1))), \
+        (lambda b: _lookup(cal["bandwidth"], max(b, 1))), \
+        (c["matmul"] + c["elementwise"]) / 2, cal["c_call_s"]

@@ -23,7 +23,8 @@ COLORS = {"forward": "tab:blue", "reverse": "tab:orange"}
 TARGET_MARKERS = {"gradient": "o", "params": "s", "jacobian": "^"}
 
 
-def _save(fig, out, name, title, machine):
+def save(fig, out, name, title, machine):
+    """Title a figure with the machine, write it as out/name (PNG), close it."""
     fig.suptitle(f"{title}\n{machine}", fontsize=11)
     fig.tight_layout()
     path = out / name
@@ -64,13 +65,13 @@ def ops_counted_vs_predicted(df, out, machine):
     lo, hi = ok.ops_predicted.min() / 2, ok.ops_predicted.max() * 2
     _identity(ax, lo, hi)
     exact = int(ok.ops_exact.sum())
-    ax.set(xscale="log", yscale="log", xlabel="predicted operations (closed form, SPEC §2–§4)",
+    ax.set(xscale="log", yscale="log", xlabel="predicted operations (closed form, docs/maths.md §2–§4)",
            ylabel="counted operations (engine)")
     ax.text(0.02, 0.97, f"{exact} of {len(ok)} counts equal their prediction exactly",
             transform=ax.transAxes, va="top", fontsize=9)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(True, which="major", alpha=0.3)
-    p = _save(fig, out, "1_ops_counted_vs_predicted.png",
+    p = save(fig, out, "1_ops_counted_vs_predicted.png",
               "Counted vs predicted derivative-chain operations", machine)
     return [(p, "Counted against predicted operations (log-log, both modes, y = x dashed).")]
 
@@ -95,7 +96,7 @@ def time_vs_axes(df, out, machine, llc=None):
         for ax in list(axes.flat)[len(panels):]:
             ax.set_visible(False)
         name = f"2_time_vs_axes_{_slug(config)}.png"
-        p = _save(fig, out, name, f"Time per gradient call against each swept axis — {config}",
+        p = save(fig, out, name, f"Time per gradient call against each swept axis — {config}",
                   machine)
         made.append((p, f"Time against m, d and L ({config}); dashed: 2Lm²d (forward) and "
                         "2Lm² + 2md (reverse) scaled to the fitted points (filled); hollow "
@@ -158,11 +159,11 @@ def ratio_vs_ops_ratio(rat, out, machine):
            ylabel="measured time ratio forward/reverse")
     ax.legend(fontsize=7, loc="upper left")
     ax.grid(True, which="major", alpha=0.3)
-    p = _save(fig, out, "3_time_ratio_vs_ops_ratio.png",
+    p = save(fig, out, "3_time_ratio_vs_ops_ratio.png",
               "Forward/reverse: measured time ratio vs predicted operation ratio", machine)
     return [(p, "Time ratio against operation ratio (log-log, y = x dashed): the op ratio "
                 "bounds the time ratio from above at scale, where GEMM runs faster per "
-                "operation than GEMV (SPEC §6).")]
+                "operation than GEMV (docs/maths.md §6).")]
 
 
 # -- 4 ------------------------------------------------------------------------------------
@@ -198,7 +199,7 @@ def _heatmap(grid, out, machine, config, L, K):
     ax.set(xlabel="d (input width)", ylabel="m (hidden width)")
     fig.colorbar(im, ax=ax, label="time ratio forward/reverse")
     name = f"4_ratio_heatmap_{_slug(config)}.png"
-    p = _save(fig, out, name, f"Forward/reverse time ratio over (m, d)\ngradient, L = {L}, "
+    p = save(fig, out, name, f"Forward/reverse time ratio over (m, d)\ngradient, L = {L}, "
                                f"K = {K}, {config}", machine)
     return p, (f"Forward/reverse time ratio over (m, d) ({config}, L = {L}, K = {K}); grey "
                "cells were not measured.")
@@ -226,7 +227,7 @@ def jacobian_crossover(rat, out, machine):
     _plain_log_ticks(ax)
     ax.legend(fontsize=7, loc="upper left")
     ax.grid(True, which="major", alpha=0.3)
-    p = _save(fig, out, "5_jacobian_crossover.png",
+    p = save(fig, out, "5_jacobian_crossover.png",
               "Full Jacobian: forward/reverse time ratio vs d/K (crossover at d ≈ K)", machine)
     return [(p, "Jacobian target: forward/reverse time ratio against d/K, dotted the "
                 "predicted operation ratio; forward mode wins left of d = K, reverse right.")]

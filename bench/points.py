@@ -1,8 +1,10 @@
 """A benchmark point and the callables that time it, shared by the sweep and the gate.
 
-A point is data: backend, device, dtype, threads, target, L, m, d, K. `prepare` builds the
-chain and input outside any timed region and returns one zero-argument callable per mode,
-which does exactly one engine call and waits for the device (CUDA is asynchronous).
+A point is data: backend, device, dtype, threads, target, L, m, d, K, and a waist: a point
+with waist = s > 0 is the hourglass [d, m, s, m, K] (L = 3), where the cheapest bracketing
+beats both pure modes. `prepare` builds the chain and input outside any timed region and
+returns one zero-argument callable per mode, which does exactly one call of that mode
+(an engine or a peer) and waits for the device (CUDA is asynchronous).
 """
 from __future__ import annotations
 
@@ -24,14 +26,27 @@ class Point:
     m: int = 16
     d: int = 16
     K: int = 1
+    waist: int = 0
+
+    def __post_init__(self):
+        if self.waist and self.L != 3:
+            raise FwdrevError(f"a waist needs L = 3 (the hourglass [d, m, s, m, K]), got L = {self.L}")
 
     @property
     def widths(self):
+        if self.waist:
+            return [self.d, self.m, self.waist, self.m, self.K]
         return [self.d] + [self.m] * self.L + [self.K]
 
+    @property
+    def uniform(self) -> bool:
+        return not self.waist
+
     def key(self) -> str:
-        """A stable identifier, used to skip points already done and to name gate points."""
-        return "/".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
+        """A stable identifier, used to skip points already done and to name gate points
+        (waist appears only when set, so uniform points keep the keys they always had)."""
+        return "/".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self)
+                        if f.name != "waist" or self.waist)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -42,7 +57,8 @@ class Point:
         unknown = set(d) - set(names)
         if unknown:
             raise FwdrevError(f"unknown point field(s): {', '.join(sorted(unknown))}")
-        kw = {k: (int(v) if names[k] in ("int", int) else str(v)) for k, v in d.items()}
+        kw = {k: (int(v) if names[k] in ("int", int) else str(v)) for k, v in d.items()
+              if not (k == "waist" and v in ("", None))}
         return cls(**kw)
 
 
@@ -80,11 +96,11 @@ def call_for(mode: str, point: Point, check=True):
     raise FwdrevError(f"unknown target {point.target!r} (known: {', '.join(TARGETS)})")
 
 
-def prepare(point: Point, modes=("forward", "reverse"), seed=0):
+def prepare(point: Point, modes=("forward", "reverse"), seed=0, chain=None):
     """{mode: zero-argument callable} for the point; inputs are built here, not in the call.
     Each mode's call is made once with every check (it raises on a non-finite answer);
     the callables then run without the checks, as the timing wants them."""
-    chain = chain_for(point, seed)
+    chain = chain or chain_for(point, seed)
     x = chain.random_x(seed + 1)
     sync = chain.backend.synchronize
     for mode in modes:
@@ -121,8 +137,42 @@ def relerr(a_list, b_list) -> float:
 
 
 def predicted_ops(point: Point, mode: str):
-    """The closed-form derivative-chain count for a (uniform, linear) point."""
-    return predict.ops_for(point.target, mode, point.L, point.m, point.d, point.K)
+    """The closed-form derivative-chain count of a linear point, or None for a mode that
+    does not count (a peer). forward and reverse: modes.predict (by widths for an hourglass);
+    cheapest: the bracketing DP's minimum (backprop's count for the parameters)."""
+    from modes import ENGINES, cheapest
+    if mode not in ENGINES:
+        return None
+    if mode == "cheapest":
+        if point.target == "params":
+            return predicted_ops(point, "reverse")
+        return _dp_ops(point, cheapest)
+    if point.uniform:
+        return predict.ops_for(point.target, mode, point.L, point.m, point.d, point.K)
+    fn = {"gradient": predict.gradient_ops_widths, "params": predict.params_ops_widths,
+          "jacobian": predict.jacobian_ops_widths}[point.target]
+    return fn(mode, point.widths)
+
+
+def _dp_ops(point, cheapest):
+    """The DP's minimum as Ops (mults and adds split as the kernel counts them)."""
+    from modes.ops import Ops
+    n = point.widths
+    shapes = ([("dense", 1, point.K)] if point.target == "gradient" else []) + \
+        [("dense", b, a) for a, b in zip(reversed(n[:-1]), reversed(n[1:]))]
+    total, split = cheapest.plan(shapes)
+    mults = _dp_mults(shapes, split, 0, len(shapes) - 1)[0]
+    return Ops(mults=mults, adds=total - mults)
+
+
+def _dp_mults(shapes, split, i, j):
+    """(multiplications, rows, cols) of the planned product of dense factors i..j."""
+    if i == j:
+        return 0, shapes[i][1], shapes[i][2]
+    k = split[i][j]
+    a, n, m = _dp_mults(shapes, split, i, k)
+    b, _, l = _dp_mults(shapes, split, k + 1, j)
+    return a + b + n * m * l, n, l
 
 
 def agreement(results: dict, backend) -> float:

@@ -14,13 +14,18 @@ d at fixed m, against L, and the Jacobian's K (and d) lines for the d ≈ K cros
 """
 from __future__ import annotations
 
-AXES = ("L", "m", "d", "K", "mode", "backend", "device", "dtype", "target", "threads")
-"""Every axis of the grid, in the order they are shown."""
+AXES = ("L", "m", "d", "K", "waist", "mode", "backend", "device", "dtype", "target", "threads")
+"""Every axis of the grid, in the order they are shown. waist s > 0 makes the hourglass
+[d, m, s, m, K] (with L = 3)."""
 
-INT_AXES = ("L", "m", "d", "K", "threads")
+INT_AXES = ("L", "m", "d", "K", "waist", "threads")
+
+ALL_MODES = ["forward", "reverse", "cheapest", "autograd", "func-rev", "func-fwd", "jax-rev",
+             "jax-fwd"]
+"""Every registered mode (the jax ones are skipped, said why, where JAX is not installed)."""
 
 AXIS_DEFAULTS = {
-    "L": [2], "m": [64], "d": [64], "K": [1],
+    "L": [2], "m": [64], "d": [64], "K": [1], "waist": [0],
     "mode": ["forward", "reverse"], "backend": ["numpy"], "device": ["cpu"],
     "dtype": ["float64"], "target": ["gradient"], "threads": [1],
 }
@@ -56,13 +61,16 @@ PRESETS = {
                   K=[4, 64, 1024]),
             _line(name="torch m (d = m)", backend=["torch"], device=["auto"], m=[64, 256, 1024],
                   d=["m"]),
+            _line(name="modes m (d = m)", mode=ALL_MODES, m=[16, 256], d=["m"]),
+            _line(name="hourglass jacobian [512, m, 8, m, 512]", target=["jacobian"], L=[3],
+                  waist=[8], d=[512], K=[512], m=[512, 2048], mode=["forward", "reverse", "cheapest"]),
         ],
     },
     # What `make bench` runs: wide enough for the slopes and the crossover, under 10 min.
     "default": {
         "about": "make bench: every line wide enough for slopes and the d ≈ K crossover",
         "timing": {"max_time": 0.5, "min_rounds": 5, "warmup_iterations": 3},
-        "guards": {"mem_budget_gb": 4.0, "max_point_s": 90.0},
+        "guards": {"mem_budget_gb": 4.0, "max_point_s": 150.0},
         "grids": [
             # Up to m = 4096 so reverse mode has points past the cache (its slope 2 needs it);
             # forward costs ≈ 4 s a call there, the one point that needs the 90 s cap.
@@ -84,6 +92,36 @@ PRESETS = {
                   m=[16, 64, 256, 512, 1024, 2048], d=["m"]),
             _line(name="2 threads m (d = m)", threads=[2], m=[256, 512, 1024, 2048, 3072],
                   d=["m"]),
+            # Every mode, peers and the cheapest bracketing, along the d = m line.
+            _line(name="modes m (d = m)", mode=ALL_MODES, m=[16, 64, 256, 1024], d=["m"]),
+            # An hourglass: the cheapest bracketing multiplies through the waist first.
+            _line(name="hourglass jacobian [512, m, 8, m, 512]", target=["jacobian"], L=[3],
+                  waist=[8], d=[512], K=[512], m=[256, 512, 1024, 2048],
+                  mode=["forward", "reverse", "cheapest"]),
+        ],
+    },
+    # For a GPU (chosen for --device cuda): sizes where a GPU leaves its per-call floor.
+    "gpu": {
+        "about": "CUDA: m to 16384 at d = m, d to 16384 at m = 4096, L to 16, the Jacobian "
+                 "crossover at m = 4096, float32 and float64 (about 10 min on an H100/H200)",
+        "timing": {"max_time": 0.25, "min_rounds": 5, "warmup_iterations": 5},
+        "guards": {"mem_budget_gb": 60.0, "max_point_s": 60.0},
+        "grids": [
+            _line(name="m (d = m)", backend=["torch"], device=["cuda"], dtype=["float32", "float64"],
+                  m=[256, 512, 1024, 2048, 4096, 8192, 16384], d=["m"]),
+            _line(name="m (d = 16)", backend=["torch"], device=["cuda"], dtype=["float32"],
+                  m=[1024, 2048, 4096, 8192, 16384, 32768], d=[16]),
+            _line(name="d (m = 4096)", backend=["torch"], device=["cuda"], dtype=["float32"],
+                  m=[4096], d=[16, 64, 256, 1024, 4096, 16384]),
+            _line(name="L (m = d = 4096)", backend=["torch"], device=["cuda"], dtype=["float32"],
+                  m=[4096], d=[4096], L=[1, 2, 4, 8, 16]),
+            _line(name="jacobian K (m = d = 4096)", target=["jacobian"], backend=["torch"],
+                  device=["cuda"], dtype=["float32"], m=[4096], d=[4096],
+                  K=[16, 256, 1024, 4096, 16384]),
+            _line(name="params m (d = m)", target=["params"], backend=["torch"], device=["cuda"],
+                  dtype=["float32"], m=[16, 32, 64, 128, 256], d=["m"]),
+            _line(name="modes m (d = m)", backend=["torch"], device=["cuda"], dtype=["float32"],
+                  mode=ALL_MODES, m=[64, 1024, 4096], d=["m"]),
         ],
     },
     # Hours are fine: both backends and dtypes, 1 and 2 threads, larger sizes, longer rounds.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import analysis, cmdline as cli, meta, plots, store
+from . import analysis, cmdline as cli, meta, modeplots, plots, store, table
 from .errors import DamagedError, UsageError
 from .rows import damage_note
 
@@ -20,6 +20,7 @@ CAPTIONS = {
     3: "Time ratio vs operation ratio",
     4: "Time-ratio heatmap over (m, d)",
     5: "Jacobian crossover at d ≈ K",
+    **modeplots.CAPTIONS,
 }
 
 
@@ -32,6 +33,8 @@ def parser(command="report") -> argparse.ArgumentParser:
     p.add_argument("--plots-dir", default=os.environ.get("FWDREV_PLOTS_DIR", "plots"))
     p.add_argument("--reference", action="store_true",
                    help="make this run the committed reference (results/ and plots/reference)")
+    p.add_argument("--table", action="store_true",
+                   help="also print every point's median and IQR (one line per point and mode)")
     return p
 
 
@@ -54,6 +57,8 @@ def run_command(argv, command="report") -> int:
     path, summary = make_report(run_dir, out, rows, info)
     if not args.reference and _is_latest(root, run_dir, args.run):
         store.set_latest(plots_root, out)
+    if args.table:
+        print(table.point_table(rows))
     print(summary)
     print(f"report: {path}")
     return 0
@@ -93,10 +98,12 @@ def make_report(run_dir: Path, out: Path, rows=None, info=None):
     df = analysis.load(run_dir, rows)
     info = store.read_json(run_dir / "meta.json", {}) if info is None else info
     machine = meta.machine_label(info.get("machine", {}))
-    rat = analysis.ratios(df)
+    core = analysis.engines_only(df)  # figures 1-5 and the fits: forward, reverse, uniform
+    rat = analysis.ratios(core)
     llc = info.get("machine", {}).get("llc_bytes")
-    figs = plots.all_figures(df, rat, out, machine, llc)
-    fits = slope_table(df, llc)
+    figs = {**plots.all_figures(core, rat, out, machine, llc),
+            **modeplots.all_figures(df, out, machine)}
+    fits = slope_table(core, llc)
     text = markdown(run_dir, info, machine, df, rat, fits, figs)
     store.atomic_write(out / "REPORT.md", text)
     return out / "REPORT.md", summary(run_dir, info, machine, df, rat, fits)
@@ -148,8 +155,9 @@ def markdown(run_dir, info, machine, df, rat, fits, figs) -> str:
     """The report: provenance, counts, fitted exponents, ratio ranges, every figure, and
     the points that disagreed, failed or were skipped."""
     parts = [_header(run_dir, info, machine), _status_section(df), _fit_section(fits),
-             _ratio_section(rat), _figure_section(figs), _problem_section(df),
-             _skip_section(df)]
+             _ratio_section(rat), _modes_section(df), "\n".join(modeplots.model_section(df)),
+             "\n".join(modeplots.memory_section(df)), _figure_section(figs),
+             _problem_section(df), _skip_section(df)]
     return "\n".join(p for p in parts if p) + "\n"
 
 
@@ -185,10 +193,11 @@ def _fit_section(fits):
     lines = ["## Fitted exponents (time ∝ size^slope)", "",
              f"Fitted by least squares on log–log axes over the points whose median time is at "
              f"least {analysis.FIT_FACTOR:g}× the smallest time of that mode and configuration "
-             "(below that the fixed cost of a call, ≈ 0.1 ms of Python dispatch, dominates). "
+             "(below that the fixed cost of a call dominates; its calibrated value per "
+             "configuration is in meta.json's calibration). "
              "'counts' is the slope the exact operation counts give over the same points. "
              "'beyond cache' fits only the points whose weights exceed twice the last-level "
-             "cache: reverse mode is memory-bound (GEMV, SPEC §6), and a line that crosses "
+             "cache: reverse mode is memory-bound (GEMV, docs/maths.md §6), and a line that crosses "
              "the cache boundary fits steeper than its counts. Headline lines (plot 2) in bold; "
              "lines with no slope in either mode are left out.",
              "", "| configuration | target | line | mode | slope | counts | points fitted | "
@@ -210,6 +219,15 @@ def _ratio_section(rat):
         lines.append(f"| {r['target']} | {r['points']} | {r['t_min']:.3g} – {r['t_max']:.3g} | "
                      f"{r['o_min']:.3g} – {r['o_max']:.3g} |")
     return "\n".join(lines + [""])
+
+
+def _modes_section(df):
+    rows = modeplots.fastest_table(df)
+    if not rows:
+        return ""
+    return "\n".join(["## Who wins where: time relative to the fastest mode, per point", "",
+                      "Each mode's median time divided by the fastest mode's at that point "
+                      "(1.00 is the winner).", "", *rows, ""])
 
 
 def _figure_section(figs):

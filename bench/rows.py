@@ -15,19 +15,25 @@ import math
 import re
 from pathlib import Path
 
-from modes import MODES
+from modes import ENGINES, MODES
 
 from .errors import DamagedError
 from .points import Point
 
-COLUMNS = [
+CORE = [
     "run_id", "point_key", "backend", "device", "dtype", "threads", "target", "mode",
     "L", "m", "d", "K", "ops_mults", "ops_adds", "ops_total", "ops_predicted", "ops_exact",
     "time_median_s", "time_iqr_s", "time_min_s", "time_mean_s", "time_stddev_s", "rounds",
     "iterations", "grad_relerr", "tol", "status", "reason", "lines", "mem_estimate_bytes",
     "time_estimate_s", "thread_pools", "finished_utc",
 ]
-"""The columns of points.csv, in order."""
+"""The columns every points.csv has had (schema 1): a file without one is not ours."""
+ADDED = ["waist", "exec", "time_model_s", "mem_counted_bytes", "mem_predicted_bytes",
+         "mem_measured_bytes", "mem_reason", "flops_torch", "compile_s"]
+"""Schema 2's columns: written always, read as empty from a schema-1 file (the committed
+reference run), so older runs stay readable."""
+COLUMNS = CORE + ADDED
+"""The columns of points.csv, in order (results/README.md says what each holds)."""
 
 STATUSES = ("ok", "disagree", "skipped", "error")
 """ok: checked and timed; disagree: the modes' answers differ beyond tol (not timed);
@@ -36,8 +42,8 @@ skipped: a guard or a missing GPU (reason says which); error: the engine raised.
 DONE = ("ok", "disagree")
 """Rows a resumed run keeps; skipped and error rows are planned again."""
 
-POINT_FIELDS = ("backend", "device", "dtype", "threads", "target", "L", "m", "d", "K")
-INTS = ("ops_predicted", "mem_estimate_bytes")
+POINT_FIELDS = ("backend", "device", "dtype", "threads", "target", "L", "m", "d", "K", "waist")
+INTS = ("mem_estimate_bytes",)
 OK_INTS = ("ops_total", "rounds")
 OK_TIMES = ("time_median_s", "time_iqr_s", "time_min_s")
 UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -51,12 +57,14 @@ def row_problem(r: dict):
     if not UTC.fullmatch(r["finished_utc"]):
         return "cut short"
     try:
-        key = Point.from_dict({k: r[k] for k in POINT_FIELDS}).key()
+        key = Point.from_dict({k: r.get(k, "") for k in POINT_FIELDS}).key()
     except (ValueError, TypeError):
         return "bad point columns"
     if key != r["point_key"] or r["mode"] not in MODES:
         return "point key or mode does not match the columns"
-    ints = INTS + (OK_INTS if r["status"] == "ok" else ())
+    counted = r["mode"] in ENGINES  # a peer's counts are empty
+    ints = INTS + (("ops_predicted",) if counted else ()) + \
+        ((OK_INTS if counted else ("rounds",)) if r["status"] == "ok" else ())
     if not all(_is_int(r[c]) for c in ints):
         return "a count is not an integer"
     if r["status"] == "ok" and not all(_is_time(r[c]) for c in OK_TIMES):
@@ -87,15 +95,15 @@ def read_checked(path) -> tuple:
         return [], []
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader)
-    missing = [c for c in COLUMNS if c not in header]
+    missing = [c for c in CORE if c not in header]
     if missing:
         raise DamagedError(f"{path} is damaged or not a fwdrev points.csv (its header lacks "
-                           f"{len(missing)} of {len(COLUMNS)} columns); {FIX}")
+                           f"{len(missing)} of {len(CORE)} columns); {FIX}")
     good, bad = {}, []
     for fields in reader:
         if not fields:
             continue
-        r = dict(zip(header, fields))
+        r = {**dict.fromkeys(ADDED, ""), **dict(zip(header, fields))}
         why = "wrong number of fields" if len(fields) != len(header) else row_problem(r)
         if why:
             bad.append((reader.line_num, why))

@@ -11,36 +11,55 @@ from collections import Counter
 
 from modes import FwdrevError
 
-from . import cmdline as cli, grid, meta, runs, store, timing
+from . import extras, cmdline as cli, grid, meta, runs, shard, store, timing
 from .points import set_threads
 from .presets import AXES, GUARD_DEFAULTS, PRESETS, TIMING_DEFAULTS
+from .errors import UsageError
 from .runlock import RunLock
+
+SCHEMA = "fwdrev-run/2"
+"""meta.json's `schema`: the layout of a run directory (results/README.md)."""
 
 
 def parser(command="sweep") -> argparse.ArgumentParser:
     """The command line of the sweep: a preset, the axes, timing, guards, the run."""
-    p = cli.Parser(prog=f"python -m bench {command}",
+    p = cli.Parser(prog=f"python -m bench {command}", epilog=grid.describe_presets(),
+                   formatter_class=argparse.RawDescriptionHelpFormatter,
                    description="time forward and reverse mode over a grid; write results/<run-id>/")
-    p.add_argument("--preset", help=f"named grid: {', '.join(PRESETS)} (default: default, "
-                   "unless axes are given)")
+    p.add_argument("--preset", metavar="NAME",
+                   help=f"named grid, one of {', '.join(PRESETS)} (below); default: default, "
+                   "unless axes are given")
     g = p.add_argument_group("axes (comma-separated; they replace the preset's on every line)")
     for axis in AXES:
-        g.add_argument(f"--{axis}", metavar="V,V,…",
-                       help="d also takes 'm' (d = m)" if axis == "d" else None)
+        g.add_argument(f"--{axis}", metavar="V,V,…", help=grid.axis_help(axis))
     t = p.add_argument_group("timing (pytest-benchmark)")
-    t.add_argument("--max-time", type=float, help="seconds of rounds per benchmark")
-    t.add_argument("--min-rounds", type=int, help="rounds per benchmark at least")
-    t.add_argument("--warmup-iterations", type=int, help="warm-up calls before timing")
+    for flag, kind, unit, what in TIMING_FLAGS:
+        t.add_argument(flag, type=kind, metavar=unit,
+                       help=_setting(flag, what, TIMING_DEFAULTS, "timing"))
     q = p.add_argument_group("guards")
-    q.add_argument("--mem-budget-gb", type=float, help="skip points estimated above this")
-    q.add_argument("--max-point-s", type=float, help="skip points estimated to take longer")
-    q.add_argument("--tol", type=float, help="agreement tolerance (default by dtype: "
+    for flag, kind, unit, what in GUARD_FLAGS:
+        q.add_argument(flag, type=kind, metavar=unit,
+                       help=_setting(flag, what, GUARD_DEFAULTS, "guards"))
+    q.add_argument("--tol", type=float, metavar="X", help="agreement tolerance (default by dtype: "
                    f"{', '.join(f'{k} {v:g}' for k, v in timing.TOL.items())})")
     r = p.add_argument_group("run")
-    r.add_argument("--run-id", help="name of the run (default: <UTC time>-<preset>)")
+    r.add_argument("--run-id", help="name of the run (default: <UTC time>-<preset>, "
+                   "plus -shardIofN with --shard)")
     r.add_argument("--new", action="store_true", help="do not resume the unfinished latest run")
     r.add_argument("--force", action="store_true", help="discard the run's results and redo it")
-    r.add_argument("--results-dir", default=os.environ.get("FWDREV_RESULTS_DIR", "results"))
+    r.add_argument("--results-dir", default=os.environ.get("FWDREV_RESULTS_DIR", "results"),
+                   help="where runs go, relative to the current directory (default: "
+                   "$FWDREV_RESULTS_DIR, else ./results)")
+    r.add_argument("--shard", metavar="I/N", help="run only shard I of N: a deterministic, "
+                   "time-balanced 1/N of the points (the same on every machine); join the "
+                   "runs with `fwdrev merge` (default: every point)")
+    r.add_argument("--recalibrate", action="store_true",
+                   help="measure the time model's rates again (default: reuse "
+                   "<results-dir>/calibration/ for this exact machine)")
+    r.add_argument("--no-model", action="store_true",
+                   default=os.environ.get("FWDREV_NO_MODEL", "") not in ("", "0"),
+                   help="no calibration and no time_model_s column (the guards use one "
+                   "core's typical rates; default: off unless $FWDREV_NO_MODEL is set)")
     r.add_argument("--dry-run", action="store_true", help="show the plan, time nothing")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--strict", action="store_true",
@@ -48,17 +67,32 @@ def parser(command="sweep") -> argparse.ArgumentParser:
     return p
 
 
+TIMING_FLAGS = (("--max-time", float, "S", "seconds of rounds per benchmark"),
+                ("--min-rounds", int, "N", "rounds per benchmark at least"),
+                ("--warmup-iterations", int, "N", "warm-up calls before timing"))
+GUARD_FLAGS = (("--mem-budget-gb", float, "GIB", "skip points whose memory estimate is above"),
+               ("--max-point-s", float, "S", "skip points estimated to take longer"))
+"""(flag, type, metavar, what) of the timing and guard flags; defaults come from presets."""
+
+
+def _setting(flag, what, defaults, section) -> str:
+    """A timing or guard flag's help text, with its default in each preset."""
+    return grid.setting_help(what, flag[2:].replace("-", "_"), defaults, section)
+
+
 def build_spec(args) -> dict:
     """The run's full specification from the arguments; every value checked here."""
     overrides = {a: grid.parse_axis(a, getattr(args, a)) for a in AXES
                  if getattr(args, a) is not None}
-    name = args.preset or (None if overrides else "default")
+    cuda_only = overrides.get("device") == ["cuda"] and set(overrides) <= {"device", "backend"}
+    name = args.preset or ("gpu" if cuda_only else None if overrides else "default")
     p = grid.preset(name) if name else {}
     tim = {**TIMING_DEFAULTS, **p.get("timing", {}), **_given(args, TIMING_DEFAULTS)}
     lim = {**GUARD_DEFAULTS, **p.get("guards", {}), **_given(args, GUARD_DEFAULTS)}
     _positive(tim, lim)
     grids = grid.subgrids(name, overrides)
-    return {"preset": name, "axes": overrides, "grids": grids, "timing": tim, "guards": lim}
+    return {"preset": name, "axes": overrides, "grids": grids, "timing": tim, "guards": lim,
+            "shard": shard.parse(args.shard)}
 
 
 def _given(args, defaults):
@@ -80,10 +114,15 @@ def run_command(argv, command="sweep") -> int:
     """The sweep (bench.sweep.main runs it): check every argument, choose the run, run it."""
     args = parser(command).parse_args(argv)
     spec = build_spec(args)
-    expanded = grid.expand(spec["grids"])
-    spec["hash"] = grid.spec_hash({k: spec[k] for k in ("grids", "timing", "guards")})
-    root = cli.check_dir("--results-dir", args.results_dir, write=not args.dry_run)
+    expanded = shard.select(grid.expand(spec["grids"]), spec["shard"], spec["timing"])
+    spec["hash"] = run_hash(spec)
+    # resolved here, once, against the user's directory: every child gets absolute paths
+    root = cli.check_dir("--results-dir", args.results_dir, write=not args.dry_run).absolute()
+    if not args.no_model:  # the time model's rates, per configuration, cached under root
+        extras.CALIBRATION.update(root=root, recalibrate=args.recalibrate, cache={})
     run_id, new = runs.choose_run(root, spec, args, cli.warner(command))
+    if new and spec["shard"]:  # shards started in the same second on several machines
+        run_id += f"-shard{spec['shard'][0]}of{spec['shard'][1]}"
     if args.dry_run:
         done = set() if new or args.force else store.done_keys(root / run_id / "points.csv")
         cases, skipped = timing.plan(expanded, done, spec["guards"], spec["timing"], run_id)
@@ -94,9 +133,28 @@ def run_command(argv, command="sweep") -> int:
         return run(args, spec, expanded, run_dir, lock, command, argv)
 
 
+def run_hash(spec) -> str:
+    """The run's spec hash: grid, timing and guards (what `fwdrev merge` compares), and
+    the shard when there is one (so one shard never resumes another's run)."""
+    defining = {k: spec[k] for k in ("grids", "timing", "guards")}
+    if spec.get("shard"):
+        defining["shard"] = shard.label(spec["shard"])
+    return grid.spec_hash(defining)
+
+
+def _check_shard(run_dir, spec, force) -> None:
+    """A one-line UsageError when an existing run is another shard than this sweep's."""
+    info = {} if force else (store.read_json(run_dir / "meta.json", {}) or {})
+    if "spec_hash" in info and info.get("shard") != shard.label(spec["shard"]):
+        raise UsageError(f"run {run_dir.name} is shard {info.get('shard') or 'none (every point)'}"
+                         f", not {shard.label(spec['shard']) or 'every point'}; use a new "
+                         "--run-id, or --force to discard it")
+
+
 def run(args, spec, expanded, run_dir, lock, command, argv) -> int:
     """With the run locked: check it, plan, record the guards' skips, time the rest, and
     summarise."""
+    _check_shard(run_dir, spec, args.force)
     resuming = runs.open_run(run_dir, spec, args.force, cli.warner(command))
     csv_path = run_dir / "points.csv"
     cases, skipped = timing.plan(expanded, store.done_keys(csv_path), spec["guards"],
@@ -128,9 +186,11 @@ def _write_meta(run_dir, spec, run_id, command, argv):
     old = store.read_json(path, {})
     session = meta.gather(timing.REPO, set_threads(1))
     session["command"] = " ".join(["python -m bench", command, *argv])
-    defining = {"run_id": run_id, "preset": spec["preset"], "spec_hash": spec["hash"],
+    defining = {"schema": SCHEMA, "run_id": run_id, "preset": spec["preset"],
+                "spec_hash": spec["hash"], "shard": shard.label(spec["shard"]),
                 "axes": spec["axes"], "grids": spec["grids"], "timing": spec["timing"],
                 "guards": spec["guards"], "tolerance_by_dtype": timing.TOL}
+    session["calibration"] = {"/".join(map(str, k)): v for k, v in extras.CALIBRATION["cache"].items()}
     doc = {**defining, **old, **session, "complete": False,
            "sessions": old.get("sessions", []) + [{"date": session["date"],
                                                      "command": session["command"]}]}

@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from . import guards, raw, store
+from . import extras, guards, raw, store, table
 from .meta import utc_now
-from .points import Point, agreement, predicted_ops, prepare, set_threads
+from .points import Point, agreement, chain_for, predicted_ops, prepare, set_threads
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -42,34 +42,38 @@ def plan(expanded, done, limits: dict, timing: dict, run_id: str):
         todo = [m for m in modes if (point.key(), m) not in done]
         if not todo:
             continue
-        reason = guards.skip_reason(point, modes, limits, timing)
-        est = guards.point_seconds(point, todo, timing)
+        cal = extras.calibration_for(point)
+        reason = guards.skip_reason(point, modes, limits, timing, cal)
+        est = guards.point_seconds(point, todo, timing, cal)
         tol = limits.get("tol") or TOL.get(point.dtype, 1e-8)
         for mode in todo:
             row = base_row(run_id, point, mode, lines, tol)
-            row["time_estimate_s"] = guards.call_seconds(point, mode)
-            if reason:
-                skipped.append({**row, "status": "skipped", "reason": reason})
+            row["time_estimate_s"] = guards.call_seconds(point, mode, cal)
+            why = reason or guards.mode_skip_reason(mode)
+            if why:
+                skipped.append({**row, "status": "skipped", "reason": why})
             else:
                 cases.append({"point": point.as_dict(), "mode": mode, "lines": lines,
                               "tol": tol, "run_id": run_id, "est_s": est[mode],
-                              "mem": row["mem_estimate_bytes"]})
+                              "mem": row["mem_estimate_bytes"], "calibration": cal})
     return cases, skipped
 
 
 def base_row(run_id, point: Point, mode, lines, tol) -> dict:
-    """The columns of a row known before anything runs."""
+    """The columns of a row known before anything runs (ops_predicted empty for a peer)."""
+    pred = predicted_ops(point, mode)
     return {"run_id": run_id, "point_key": point.key(), **point.as_dict(), "mode": mode,
-            "ops_predicted": predicted_ops(point, mode).total, "tol": tol, "lines": lines,
-            "mem_estimate_bytes": guards.memory_bytes(point), "reason": "",
-            "finished_utc": utc_now()}
+            "ops_predicted": pred.total if pred is not None else None, "tol": tol,
+            "lines": lines, "mem_estimate_bytes": guards.memory_bytes(point, (mode,)),
+            "exec": "eager", "reason": "", "finished_utc": utc_now()}
 
 
 def case_id(case) -> str:
     """A readable pytest id: target-backend-device-dtype-tN-L-m-d-K-mode."""
     p = case["point"]
+    waist = f"-s{p['waist']}" if p.get("waist") else ""
     return (f"{p['target']}-{p['backend']}-{p['device']}-{p['dtype']}-t{p['threads']}"
-            f"-L{p['L']}-m{p['m']}-d{p['d']}-K{p['K']}-{case['mode']}")
+            f"-L{p['L']}-m{p['m']}-d{p['d']}-K{p['K']}{waist}-{case['mode']}")
 
 
 # -- in the child: one test per case ------------------------------------------------------
@@ -85,24 +89,32 @@ def _threads(n: int) -> str:
     return _THREADS["pools"]
 
 
-def _checked(point: Point) -> SimpleNamespace:
+def _checked(point: Point, modes=()) -> SimpleNamespace:
     """The point's callables and its agreement check, built once for all its modes.
 
-    Both modes run once, untimed: their answers are compared (relative error against
-    reverse mode) and their counted operations kept for the rows.
+    forward and reverse run once, untimed, and so does every other mode asked for: each
+    answer is compared with reverse mode's (relative error), and each mode's counted
+    operations and memory, its measured peak memory and its modelled time are kept for
+    the rows (bench.extras). A mode asked for later on the same point is added then.
     """
-    if _STATE["key"] == point.key():
-        return _STATE["point"]
-    _STATE.update(key=None, point=None)  # free the previous point's arrays first
-    st = SimpleNamespace(calls=None, relerr=float("nan"), ops={}, error=None)
+    if _STATE["key"] != point.key():
+        _STATE.update(key=None, point=None)  # free the previous point's arrays first
+        st = SimpleNamespace(calls={}, relerr={}, info={}, error=None, chain=None)
+        _STATE.update(key=point.key(), point=st)
+    st = _STATE["point"]
+    want = [m for m in ("reverse", "forward", *modes) if m not in st.calls]
+    if st.error or not want:
+        return st
     try:
-        st.calls = prepare(point)
-        results = {m: st.calls[m]() for m in ("forward", "reverse")}
-        st.relerr = agreement(results, _backend(point))
-        st.ops = {m: r.ops for m, r in results.items()}
+        st.chain = st.chain or chain_for(point)
+        st.calls.update(prepare(point, modes=want, chain=st.chain))
+        results = {m: st.calls[m]() for m in want}
+        ref = results["reverse"] if "reverse" in results else st.calls["reverse"]()
+        for m, r in results.items():
+            st.relerr[m] = agreement({m: r, "reverse": ref}, _backend(point))
+            st.info[m] = extras.describe(point, m, r, st.calls[m], st.chain)
     except (ValueError, MemoryError, RuntimeError) as e:  # FwdrevError is a ValueError
         st.error = _one_line(e)
-    _STATE.update(key=point.key(), point=st)
     return st
 
 
@@ -123,16 +135,17 @@ def run_case(benchmark, case: dict, out_dir) -> None:
     benchmark.group = point.key()
     benchmark.extra_info.update({**point.as_dict(), "mode": mode, "lines": case.get("lines")})
     pools = _threads(point.threads)
-    st = _checked(point)
+    extras.use_calibration(case.get("calibration"))
+    st = _checked(point, (mode,))
     row = base_row(case.get("run_id", ""), point, mode, case.get("lines", []), case["tol"])
-    row.update(thread_pools=pools, grad_relerr=st.relerr, time_estimate_s=case.get("est_s"))
-    if st.ops:
-        ops = st.ops[mode]
-        row.update(ops_mults=ops.mults, ops_adds=ops.adds, ops_total=ops.total,
-                   ops_exact=ops.total == row["ops_predicted"])
-    benchmark.extra_info.update(grad_relerr=st.relerr, ops_total=row.get("ops_total"))
-    if st.error or not st.relerr <= case["tol"]:
-        why = st.error or f"modes disagree: relerr {st.relerr:.3g} > tol {case['tol']:g}"
+    relerr = max(st.relerr.get(mode, float("nan")), st.relerr.get("forward", 0.0))
+    row.update(thread_pools=pools, grad_relerr=relerr, time_estimate_s=case.get("est_s"),
+               **st.info.get(mode, {}))
+    if row.get("ops_total") is not None:  # exact: the count equals this row's prediction
+        row["ops_exact"] = row["ops_total"] == row["ops_predicted"]
+    benchmark.extra_info.update(grad_relerr=relerr, ops_total=row.get("ops_total"))
+    if st.error or not relerr <= case["tol"]:
+        why = st.error or f"modes disagree: relerr {relerr:.3g} > tol {case['tol']:g}"
         _record(out_dir, {**row, "status": "error" if st.error else "disagree", "reason": why})
         pytest.fail(why, pytrace=False)
     try:
@@ -158,24 +171,30 @@ def _record(out_dir, row):
 
 # -- in the parent: run the child, show progress, keep its JSON ---------------------------
 def pytest_args(plan_path: Path, json_path: Path, timing: dict) -> list:
-    """The child's command line: pytest-benchmark with warm-up on and this run's limits."""
+    """The child's command line: pytest-benchmark with warm-up on and this run's limits.
+
+    Every path is absolute, and test_points.py and conftest.py are found beside this module
+    (a checkout or an installed wheel alike); `-c os.devnull` and --confcutdir keep any
+    pytest configuration or conftest.py of the directories around out of the run."""
     return [sys.executable, "-m", "pytest", str(BENCH_DIR / "test_points.py"),
-            "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", str(REPO),
+            "-q", "-p", "no:cacheprovider", "-c", os.devnull, "-o", "addopts=",
+            "--rootdir", str(REPO), "--confcutdir", str(BENCH_DIR),
             "--benchmark-only", "--benchmark-warmup=on",
             f"--benchmark-warmup-iterations={timing['warmup_iterations']}",
             f"--benchmark-max-time={timing['max_time']}",
             f"--benchmark-min-rounds={timing['min_rounds']}",
-            f"--benchmark-json={json_path}", "--benchmark-group-by=group",
+            f"--benchmark-json={Path(json_path).absolute()}", "--benchmark-group-by=group",
             "--benchmark-columns=min,median,iqr,rounds", "--benchmark-sort=name",
-            f"--fwdrev-plan={plan_path}"]
+            f"--fwdrev-plan={Path(plan_path).absolute()}"]
 
 
 def run_cases(cases, run_dir: Path, timing: dict, progress=True, lock_fd=None) -> int:
     """Time `cases` in a pytest child process; rows land in run_dir/points.csv as they
     finish, their raw timings in pytest-benchmark.json. The child inherits lock_fd (the
     run's lock), so the run stays locked while it lives. Returns the child's exit status
-    (130 when interrupted)."""
-    run_dir = Path(run_dir)
+    (130 when interrupted). The child runs in the directory holding this `bench` package,
+    so it imports this very package; every path it is given is absolute."""
+    run_dir = Path(run_dir).absolute()
     tag = f"{utc_now().replace(':', '').replace('-', '')}-{os.getpid()}-{os.urandom(3).hex()}"
     plan_path, json_path = run_dir / f".plan-{tag}.json", run_dir / f".session-{tag}.json"
     store.write_json(plan_path, {"out": str(run_dir), "cases": cases})
@@ -195,25 +214,28 @@ def run_cases(cases, run_dir: Path, timing: dict, progress=True, lock_fd=None) -
 
 
 def _watch(proc, cases, csv_path, progress) -> int:
-    """Wait for the child, moving a progress bar (in estimated seconds, so its time-left
-    reflects the cost model, not the number of points) as rows appear."""
+    """Wait for the child as rows appear in points.csv: on a terminal, a progress bar (in
+    estimated seconds, so its time-left reflects the cost model) naming the benchmark in
+    flight; where stdout is not a terminal (CI logs), one line per finished point."""
     from tqdm import tqdm
     est = {(store_key(c), c["mode"]): c["est_s"] for c in cases}
     before = {(r["point_key"], r["mode"], r["finished_utc"]) for r in store.read_rows(csv_path)}
-    seen = set()
+    seen, lines = set(), _PointLines(cases, enabled=not sys.stdout.isatty())
     # disable=None: no bar where stderr is not a terminal (logs, CI), as tqdm decides.
     bar = tqdm(total=sum(est.values()), disable=None if progress else True,
                bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]",
-               dynamic_ncols=True, file=sys.stderr, desc=f"sweep 0/{len(est)} benchmarks")
+               dynamic_ncols=True, file=sys.stderr, desc=_bar_text(cases, seen))
     try:
         while True:
             rc = proc.poll()
-            for r in store.read_rows(csv_path):
+            rows = store.read_rows(csv_path)
+            for r in rows:
                 k = (r["point_key"], r["mode"])
                 if k in est and k not in seen and (*k, r["finished_utc"]) not in before:
                     seen.add(k)
                     bar.update(max(0.0, min(est[k], bar.total - bar.n)))  # never past 100 %
-            bar.set_description_str(f"sweep {len(seen)}/{len(est)} benchmarks", refresh=True)
+            lines.show(rows, seen)
+            bar.set_description_str(_bar_text(cases, seen), refresh=True)
             if rc is not None:
                 return rc
             time.sleep(0.25)
@@ -225,6 +247,34 @@ def _watch(proc, cases, csv_path, progress) -> int:
         raise
     finally:
         bar.close()
+
+
+def _bar_text(cases, seen) -> str:
+    """The bar's description: benchmarks done, and the point and mode in flight (the child
+    runs the cases in plan order)."""
+    head = f"sweep {len(seen)}/{len(cases)}"
+    for c in cases:
+        if (store_key(c), c["mode"]) not in seen:
+            return f"{head} {table.point_name(c['point'])} {c['mode']}"
+    return head
+
+
+class _PointLines:
+    """Prints one line per point once every mode the plan times on it has its row."""
+
+    def __init__(self, cases, enabled: bool):
+        self.enabled, self.todo = enabled, {}
+        for c in cases:
+            self.todo.setdefault(store_key(c), set()).add(c["mode"])
+
+    def show(self, rows, seen) -> None:
+        """Print the points finished since the last call (rows: points.csv's rows)."""
+        if not self.enabled:
+            return
+        for key, modes in list(self.todo.items()):
+            if all((key, m) in seen for m in modes):
+                del self.todo[key]
+                print(table.point_line([r for r in rows if r["point_key"] == key]), flush=True)
 
 
 def _stop(proc):

@@ -8,6 +8,10 @@ import torch
 
 from modes import cuda_available
 
+# Sweeps in the tests (in-process and in subprocesses) skip the time model's ~10 s
+# calibration; tests/test_model.py and tests/test_sweep_modes.py test it directly.
+os.environ.setdefault("FWDREV_NO_MODEL", "1")
+
 TORCH_ACT = {None: None, "relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}
 
 

@@ -208,8 +208,10 @@ def test_time_guard_skips_with_reason(tmp_path):
 def test_guard_estimates():
     small, big = Point(m=16, d=16), Point(target="params", L=3, m=256, d=256)
     assert guards.memory_bytes(small) < 2 ** 20
-    # forward params holds J_O, m × Σ r_i: far beyond the weights themselves
-    assert guards.memory_bytes(big) > 8 * 10 * 256 ** 3
+    # forward params holds J_O beside its concatenation with B_i: its exact counted peak
+    from modes import predict
+    assert guards.memory_bytes(big, ("forward",)) >= 8 * predict.memory_peak("params", "forward", 3, 256, 256, 1)
+    assert guards.memory_bytes(big, ("forward",)) > 8 * 5 * 256 ** 3
     assert guards.call_seconds(big, "forward") > 100 * guards.call_seconds(big, "reverse")
     lim = dict(presets.GUARD_DEFAULTS)
     assert guards.skip_reason(small, ("forward", "reverse"), lim, presets.TIMING_DEFAULTS) is None
@@ -298,3 +300,88 @@ def test_unfinished_latest_run_is_resumed_without_run_id(tmp_path, capsys):
     time.sleep(1.1)  # run ids have one-second resolution
     assert run_sweep(root, *args) == 0                         # finished: a new run
     assert (root / "latest").resolve().name != first
+
+
+# -- anywhere: paths resolved at the command line, output, help, meta -----------------------
+def fwdrev_cmd():
+    """The `fwdrev` console script beside this Python, else `python -m bench`."""
+    script = Path(sys.executable).parent / "fwdrev"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bench"]
+
+
+def outside_env():
+    """The environment, without the variables that would point the commands elsewhere."""
+    return {k: v for k, v in os.environ.items()
+            if k not in ("FWDREV_RESULTS_DIR", "FWDREV_PLOTS_DIR")}
+
+
+def test_runs_from_any_directory(tmp_path):
+    """sweep, report and regress from a directory outside the repository, with relative
+    paths: everything lands under that directory (the pytest child gets absolute paths)."""
+    def run(*args):
+        return subprocess.run([*fwdrev_cmd(), *args], cwd=tmp_path, env=outside_env(),
+                              capture_output=True, text=True, timeout=180)
+    sweep_ = run("sweep", "--L", "1", "--m", "16,64", "--d", "m", "--max-time", "0.002",
+                 "--min-rounds", "2", "--warmup-iterations", "1", "--run-id", "here",
+                 "--results-dir", "res")
+    assert sweep_.returncode == 0, sweep_.stderr
+    lines = [s for s in sweep_.stdout.splitlines() if s.startswith("gradient L1")]
+    assert len(lines) == 2 and all("forward" in s and "fwd/rev" in s for s in lines)
+    assert len(rows_of(tmp_path / "res" / "here")) == 4
+    report = run("report", "--results-dir", "res", "--plots-dir", "pl", "--table")
+    assert report.returncode == 0, report.stderr
+    assert (tmp_path / "pl" / "here" / "REPORT.md").exists()
+    assert "median ms" in report.stdout and "fwd/rev" in report.stdout
+    gate = run("regress", "--counts-only", "--baseline", str(REPO / "results" / "baseline.json"))
+    assert gate.returncode == 0, gate.stderr + gate.stdout
+    assert not (REPO / "res").exists() and not (REPO / "pl").exists()
+
+
+def test_child_gets_absolute_paths_and_no_outside_config():
+    args = timing.pytest_args(Path("rel/.plan.json"), Path("rel/.s.json"),
+                              presets.TIMING_DEFAULTS)
+    plan = next(a for a in args if a.startswith("--fwdrev-plan="))
+    out = next(a for a in args if a.startswith("--benchmark-json="))
+    assert Path(plan.split("=", 1)[1]).is_absolute() and Path(out.split("=", 1)[1]).is_absolute()
+    assert Path(args[3]) == Path(timing.__file__).parent / "test_points.py"
+    assert args[args.index("-c") + 1] == os.devnull
+
+
+def test_help_shows_values_defaults_and_presets(capsys):
+    assert sweep.main(["--help"]) == 0
+    out = "".join(capsys.readouterr().out.split())  # help wraps lines, even at hyphens
+
+    def squeeze(text):
+        return "".join(text.split())
+    for name, p in presets.PRESETS.items():
+        assert squeeze(f"{name} {p['about']}") in out, name
+    for axis in presets.AXES:
+        assert squeeze(f"--{axis} V,V,… allowed: {grid.allowed(axis)}") in out, axis
+    assert out.count(squeeze("default: the preset's")) >= len(presets.AXES) + 5
+    assert "--shardI/N" in out
+
+
+def test_point_line_and_table():
+    from bench import table
+    p = Point(L=2, m=8, d=8).as_dict()
+    rows = [{**p, "point_key": "k", "mode": "reverse", "status": "ok", "time_median_s": "0.001",
+             "time_iqr_s": "0.0001"},
+            {**p, "point_key": "k", "mode": "forward", "status": "ok", "time_median_s": "0.003",
+             "time_iqr_s": "0.0002"}]
+    line = table.point_line(rows)
+    assert line == "gradient L2 m8 d8 K1 numpy/cpu/float64/1t  forward 3 ms  reverse 1 ms  fwd/rev 3"
+    text = table.point_table(rows + [{**rows[0], "point_key": "j", "status": "skipped"}])
+    head, *body = text.splitlines()
+    assert head.split() == ["point", "mode", "median", "ms", "IQR", "ms", "fwd/rev"]
+    assert len(body) == 3 and body[0].split()[-4:] == ["forward", "3", "0.2", "3"]
+    assert body[2].split()[-1] == "skipped"
+
+
+def test_meta_tells_machines_apart(tiny_run):
+    _, run = tiny_run
+    m = json.loads((run / "meta.json").read_text())
+    assert m["schema"] == "fwdrev-run/2" and m["shard"] is None and m["fwdrev"]
+    mach = m["machine"]
+    assert mach["memory_bytes"] > 2 ** 20 and mach["torch_build"]
+    assert {"brand", "family", "model", "stepping", "flags", "hz_advertised"} <= set(mach["cpuinfo"])
+    assert "fingerprint" in m

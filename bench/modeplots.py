@@ -1,0 +1,210 @@
+"""The report's figures 6–9 and their tables: every mode along a line (peers and the
+cheapest bracketing beside forward and reverse), peak memory, time against memory, and
+the calibrated time model against the measured times.
+
+Each figure function takes the run's rows (bench.analysis.load) and writes PNGs into
+`out`, returning [(path, caption)]; nothing to draw, nothing written.
+"""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .plots import save as _save  # noqa: E402
+
+AXES = ("m", "d", "L", "K")
+MARKERS = {"gradient": "o", "params": "s", "jacobian": "^"}
+
+
+def _ok(df):
+    return df[(df.status == "ok") & (df.time_median_s > 0)]
+
+
+def _scatter_by_mode_and_target(ok, x, y):
+    """A log-log scatter of column y against column x, one series per (mode, target)."""
+    fig, ax = plt.subplots(figsize=(7, 6))
+    for (mode, target), g in ok.groupby(["mode", "target"]):
+        ax.scatter(g[x], g[y], marker=MARKERS.get(target, "o"), s=18,
+                   label=f"{mode} {target}", alpha=0.75)
+    ax.set(xscale="log", yscale="log")
+    return fig, ax
+
+
+def _lines(df, min_modes=1):
+    """[(line name, its ok rows)] for each line of the run (a row may sit on several)."""
+    ok = _ok(df)
+    names = sorted({n for ls in ok["lines"] for n in str(ls).split(";") if n})
+    out = []
+    for n in names:
+        g = ok[ok["lines"].astype(str).str.split(";").apply(lambda ls, n=n: n in ls)]
+        if g["mode"].nunique() >= min_modes:
+            out.append((n, g))
+    return out
+
+
+def _varying(g):
+    """The size axis that varies along a line (the first that does)."""
+    return next((a for a in AXES if g[a].nunique() > 1), "m")
+
+
+# -- 6: every mode along a line ---------------------------------------------------------
+def modes_along_lines(df, out, machine):
+    """6. Each mode's median time along every line that times more than the two engines."""
+    made = []
+    for name, g in _lines(df, min_modes=3):
+        axis = _varying(g)
+        fig, ax = plt.subplots(figsize=(7.5, 5.5))
+        for mode, h in g.groupby("mode"):
+            h = h.sort_values(axis)
+            ax.plot(h[axis], h.time_median_s, marker="o", label=mode)
+        ax.set(xscale="log", yscale="log", xlabel=axis, ylabel="median time per call (s)")
+        ax.legend(fontsize=8, ncol=2)
+        slug = "".join(c if c.isalnum() else "_" for c in name).strip("_")
+        made.append((_save(fig, out, f"6_modes_{slug}.png", f"every mode along {name}", machine),
+                     f"Median time of one call of every mode along the line {name}, "
+                     f"{g.config.iloc[0]}."))
+    return made
+
+
+def fastest_table(df) -> list:
+    """Markdown rows: per point timed in three or more modes, each mode's time relative to
+    the fastest mode there, and who wins."""
+    ok = _ok(df)
+    rows = []
+    for key, g in ok.groupby("point_key"):
+        if g["mode"].nunique() < 3:
+            continue
+        best = g.loc[g.time_median_s.idxmin()]
+        rel = {r["mode"]: r.time_median_s / best.time_median_s for _, r in g.iterrows()}
+        r0 = g.iloc[0]
+        shape = f"{r0.target} L{r0.L} m{r0.m} d{r0.d} K{r0.K}" + \
+            (f" waist {int(r0.waist)}" if r0.get("waist") == r0.get("waist") and r0.get("waist") else "")
+        rows.append((shape, r0.config, best["mode"], best.time_median_s, rel))
+    if not rows:
+        return []
+    modes = sorted({m for *_, rel in rows for m in rel},
+                   key=lambda m: ["forward", "reverse", "cheapest"].index(m) if m in
+                   ("forward", "reverse", "cheapest") else 3)
+    lines = ["| point | configuration | fastest | its time | " + " | ".join(modes) + " |",
+             "|---|---|---|---:|" + "---:|" * len(modes)]
+    for shape, config, best, t, rel in rows:
+        lines.append(f"| {shape} | {config} | **{best}** | {t * 1e3:.3g} ms | " +
+                     " | ".join(f"{rel[m]:.2f}" if m in rel else "–" for m in modes) + " |")
+    return lines
+
+
+# -- 7, 8: memory -------------------------------------------------------------------------
+def memory_vs_axes(df, out, machine):
+    """7. Peak memory along each line: counted (lines) and measured (points), per mode."""
+    ok = _ok(df)
+    ok = ok[ok.mem_counted_bytes > 0]
+    made = []
+    for name, g in _lines(ok):
+        g = g[g["mode"].isin(["forward", "reverse", "cheapest"])]
+        if g.empty or g["mode"].nunique() < 2:
+            continue
+        axis = _varying(g)
+        if g[axis].nunique() < 3:
+            continue
+        fig, ax = plt.subplots(figsize=(7, 5))
+        for mode, h in g.groupby("mode"):
+            h = h.sort_values(axis)
+            line, = ax.plot(h[axis], h.mem_counted_bytes, label=f"{mode} counted")
+            meas = h[h.mem_measured_bytes > 0]
+            if len(meas):
+                ax.scatter(meas[axis], meas.mem_measured_bytes, color=line.get_color(),
+                           marker="x", label=f"{mode} measured")
+        ax.set(xscale="log", yscale="log", xlabel=axis, ylabel="peak bytes beyond weights and x")
+        ax.legend(fontsize=8)
+        slug = "".join(c if c.isalnum() else "_" for c in name).strip("_")
+        made.append((_save(fig, out, f"7_memory_{slug}.png", f"peak memory along {name}", machine),
+                     f"Peak memory of one call along {name}: the engine's count (lines) and "
+                     "tracemalloc's measurement (crosses; numpy only)."))
+    return made
+
+
+def time_vs_memory(df, out, machine):
+    """8. Time against counted memory, one point per (point, mode): who pays what."""
+    ok = _ok(df)
+    ok = ok[(ok.mem_counted_bytes > 0) & ok["mode"].isin(["forward", "reverse"])]
+    if ok.empty:
+        return []
+    fig, ax = _scatter_by_mode_and_target(ok, "mem_counted_bytes", "time_median_s")
+    ax.set(xlabel="counted peak bytes (beyond weights and x)", ylabel="median time per call (s)")
+    ax.legend(fontsize=8)
+    return [(_save(fig, out, "8_time_vs_memory.png", "time against memory", machine),
+             "Every timed (point, mode): forward mode pays in time and in its m × d accumulator; "
+             "reverse mode's parameter gradient pays in the tape of layer inputs it keeps.")]
+
+
+# -- 9: the time model -----------------------------------------------------------------------
+def model_errors(df):
+    """|time_model_s / time_median_s − 1| per ok engine row with a model, as a Series."""
+    ok = _ok(df)
+    ok = ok[ok.time_model_s > 0]
+    return (ok.time_model_s / ok.time_median_s - 1).abs(), ok
+
+
+def model_vs_measured(df, out, machine, floors=None):
+    """9. Measured against modelled time, log-log, y = x, both modes, by target."""
+    err, ok = model_errors(df)
+    if ok.empty:
+        return []
+    fig, ax = _scatter_by_mode_and_target(ok, "time_model_s", "time_median_s")
+    lo, hi = min(ok.time_model_s.min(), ok.time_median_s.min()), max(ok.time_model_s.max(),
+                                                                       ok.time_median_s.max())
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1,
+            label=f"y = x; |error| median {np.median(err):.0%}, 90th pct {np.quantile(err, 0.9):.0%}")
+    ax.set(xlabel="modelled time (s): calibrated rates × the plan's steps",
+           ylabel="measured median time (s)")
+    ax.legend(fontsize=8)
+    return [(_save(fig, out, "9_model_vs_measured.png", "time model against measurement", machine),
+             "Each engine row's measured time against the calibrated roofline model (no fitting): "
+             "per step of the engine's plan, the larger of flops / GEMM rate and bytes / "
+             "bandwidth, plus the fixed costs (bench/model.py).")]
+
+
+def model_section(df) -> list:
+    err, ok = model_errors(df)
+    if ok.empty:
+        return []
+    floor = ok.groupby(["config", "mode"]).time_median_s.transform("min")
+    above = err[ok.time_median_s >= 5 * floor]
+    q = lambda s, p: f"{np.quantile(s, p):.0%}" if len(s) else "–"  # noqa: E731
+    est = ok[ok.time_estimate_s > 0]
+    ratio = (est.time_estimate_s / est.time_median_s)
+    within = f"{((ratio >= 0.5) & (ratio <= 2)).mean():.0%}" if len(est) else "–"
+    return ["## Time model", "",
+            "| rows | median |error| | 90th percentile |", "|---|---:|---:|",
+            f"| all {len(err)} engine rows | {q(err, 0.5)} | {q(err, 0.9)} |",
+            f"| {len(above)} rows above 5× the per-call floor | {q(above, 0.5)} | {q(above, 0.9)} |",
+            "", f"The guards' per-call estimates (time_estimate_s) are within 2× of the measured "
+            f"time on {within} of {len(est)} rows.", ""]
+
+
+def memory_section(df) -> list:
+    ok = _ok(df)
+    ok = ok[(ok.mem_counted_bytes > 2 ** 20) & (ok.mem_measured_bytes > 0)]
+    if ok.empty:
+        return []
+    r = ok.mem_measured_bytes / ok.mem_counted_bytes
+    exact = _ok(df)
+    exact = exact[exact.mem_predicted_bytes > 0]
+    same = int((exact.mem_predicted_bytes == exact.mem_counted_bytes).sum())
+    return ["## Memory", "",
+            f"Counted peak memory equals the closed form (modes.predict.memory_peak) on {same} of "
+            f"{len(exact)} rows that have one. Measured (tracemalloc) over counted, on the "
+            f"{len(ok)} rows above 1 MiB: {r.min():.2f} – {r.max():.2f} (median {r.median():.2f}).", ""]
+
+
+def all_figures(df, out, machine) -> dict:
+    return {6: modes_along_lines(df, out, machine), 7: memory_vs_axes(df, out, machine),
+            8: time_vs_memory(df, out, machine), 9: model_vs_measured(df, out, machine)}
+
+
+CAPTIONS = {6: "Every mode along a line", 7: "Peak memory along the lines",
+            8: "Time against memory", 9: "The time model against measurement"}
