@@ -183,6 +183,7 @@ def ratios(df) -> pd.DataFrame:
     out = f.loc[both, [k for k in keys if k != "point_key"]].copy()
     out["time_ratio"] = f.loc[both, "time_median_s"] / r.loc[both, "time_median_s"]
     out["ops_ratio"] = f.loc[both, "ops_predicted"] / r.loc[both, "ops_predicted"]
+    out["model_ratio"] = f.loc[both, "time_model_s"] / r.loc[both, "time_model_s"]
     out["t_forward"] = f.loc[both, "time_median_s"]
     out["t_reverse"] = r.loc[both, "time_median_s"]
     return out.reset_index()

@@ -102,7 +102,9 @@ def time_vs_axes(df, out, machine, llc=None):
                         "2Lm² + 2md (reverse) scaled to the fitted points (filled); hollow "
                         f"points are within {analysis.FIT_FACTOR:g}× of the fixed per-call cost, "
                         "not fitted; 'beyond cache': the slope over the points whose weights "
-                        "exceed twice the last-level cache; bars: interquartile range."))
+                        "exceed twice the last-level cache; bars: interquartile range; "
+                        "dotted: the calibrated time model in absolute seconds (bench/model.py), "
+                        "where the run has it."))
     return made
 
 
@@ -123,6 +125,10 @@ def _time_panel(ax, line, floor, llc):
         ax.scatter(r[line.axis][~kept], r.time_median_s[~kept], facecolors="none",
                    edgecolors=COLORS[mode], zorder=3)
         _curve(ax, line, mode, f["keep"] if len(f["keep"]) else r)
+        model = r[r.time_model_s > 0].sort_values(line.axis)
+        if len(model) >= 2:  # the calibrated model, in absolute seconds: nothing fitted
+            ax.plot(model[line.axis], model.time_model_s, ":", color=COLORS[mode], lw=1.5,
+                    label=f"{mode}: time model (calibrated, not fitted)")
     ax.set(xscale="log", yscale="log", xlabel=line.axis, ylabel="median time per call (s)",
            title=f"time vs {line.label}")
     _plain_log_ticks(ax, line.rows[line.axis])
@@ -149,8 +155,13 @@ def ratio_vs_ops_ratio(rat, out, machine):
         return []
     fig, ax = plt.subplots(figsize=(7, 6))
     for (config, target), g in r.groupby(["config", "target"]):
-        ax.scatter(g.ops_ratio, g.time_ratio, s=28, alpha=0.8,
-                   marker=TARGET_MARKERS.get(target, "o"), label=f"{target}, {config}")
+        dots = ax.scatter(g.ops_ratio, g.time_ratio, s=28, alpha=0.8,
+                          marker=TARGET_MARKERS.get(target, "o"), label=f"{target}, {config}")
+        m = g[g.model_ratio > 0]
+        if len(m):
+            ax.scatter(m.ops_ratio, m.model_ratio, s=40, facecolors="none",
+                       edgecolors=dots.get_facecolor()[0], marker=TARGET_MARKERS.get(target, "o"),
+                       label=f"  modelled, {target}, {config}")
     lo = min(r.ops_ratio.min(), r.time_ratio.min()) / 2
     hi = max(r.ops_ratio.max(), r.time_ratio.max()) * 2
     _identity(ax, lo, hi, "time ratio = op ratio")
@@ -163,7 +174,8 @@ def ratio_vs_ops_ratio(rat, out, machine):
               "Forward/reverse: measured time ratio vs predicted operation ratio", machine)
     return [(p, "Time ratio against operation ratio (log-log, y = x dashed): the op ratio "
                 "bounds the time ratio from above at scale, where GEMM runs faster per "
-                "operation than GEMV (docs/maths.md §6).")]
+                "operation than GEMV (docs/maths.md §6). Hollow: the ratio the calibrated "
+                "time model predicts for the same point, which closes that gap.")]
 
 
 # -- 4 ------------------------------------------------------------------------------------
