@@ -32,8 +32,9 @@ ADDED = ["waist", "exec", "time_model_s", "mem_counted_bytes", "mem_predicted_by
          "mem_measured_bytes", "mem_reason", "flops_torch", "compile_s"]
 """Schema 2's columns: written always, read as empty from a schema-1 file (the committed
 reference run), so older runs stay readable."""
-COLUMNS = CORE + ADDED
-"""The columns of points.csv, in order (results/README.md says what each holds)."""
+COLUMNS = CORE[:-1] + ADDED + CORE[-1:]
+"""The columns of points.csv, in order (results/README.md says what each holds).
+finished_utc stays last: a line cut short anywhere fails its timestamp check."""
 
 STATUSES = ("ok", "disagree", "skipped", "error")
 """ok: checked and timed; disagree: the modes' answers differ beyond tol (not timed);
