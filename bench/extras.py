@@ -9,7 +9,7 @@ from modes import ENGINES, predict
 from .memory import measured_peak_bytes
 from .points import Point
 
-ITEMSIZE = {"float64": 8, "float32": 4}
+from .model import ITEMSIZE
 _CAL = {"cal": None}
 CALIBRATION = {"root": None, "recalibrate": False, "cache": {}}
 """Where the sweep keeps calibrations (None: the time model is off, as in a bare

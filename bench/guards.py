@@ -1,40 +1,45 @@
-"""Estimates made before a point runs: its memory (the engines' exact counts) and its time
-(the calibrated rates of bench.model, from the shapes alone), and the guards that skip a
-point, with the reason, when either is over its limit or when the point needs a GPU this
-machine lacks.
+"""Estimates made before a point runs: its memory and its time, from the engines' own
+plans run on shapes alone (modes.shapes: no weight is drawn to estimate a point), and the
+guards that skip a point, with the reason, when either is over its limit or when the point
+needs a GPU this machine lacks.
 
-Memory: the weights, plus each mode's counted peak (modes.predict.memory_peak, exact for
-the engines on uniform chains; the shape estimate below elsewhere), plus a quarter for a
-peer's or the allocator's extra. Time: the evaluation reads every weight once at the
-calibrated bandwidth for that working set; the derivative chain is GEMM work at the
-calibrated rate for its smallest dimension (forward mode, a many-row Jacobian) or another
-read of the weights (reverse mode); plus the calibrated fixed costs per step and per call.
-Without a calibration (a bare `pytest bench/`), one CPU core's typical rates stand in.
-A peer is estimated as the engine of its direction.
+Memory: the weights, plus the counted peak of every mode asked for and of reverse mode
+(the agreement check keeps its answer), plus a quarter for a peer's or the allocator's
+extra. Time: the calibrated time model (bench.model) over the plan's steps — the same
+numbers as the time_model_s column — plus, for a peer, its calibrated fixed cost per call
+over the engine of its direction. Without a calibration (a bare `pytest bench/`, a shard
+split that must be the same on every machine) DEFAULT_RATES stand in: one CPU core's
+typical rates.
 """
 from __future__ import annotations
 
-from modes import cuda_available, predict
+from modes import ENGINES, cuda_available
+from modes.shapes import shape_plan
 
+from . import model
+from .model import ITEMSIZE
 from .points import Point
 
-GEMM_OPS_PER_S = 3.0e10   # one core, float64 matrix-matrix (measured ≈ 3.7e10 on the dev box)
-GEMV_OPS_PER_S = 6.0e9    # matrix-vector: reads each weight once, memory-bound
-COPY_ELEMS_PER_S = 2.0e9  # concatenating J_O in forward params
-PER_PRODUCT_S = 1.5e-5    # Python dispatch through the counting kernel, per array operation
-PER_CALL_S = 5.0e-5       # one engine call: checks, evaluation set-up, the Result
 BUILD_ELEMS_PER_S = 5.0e7  # drawing the random weights of a chain (outside the timed call)
-ITEMSIZE = {"float64": 8, "float32": 4}
+PEER_CALL_S = 2.0e-4       # a peer's fixed cost per call, without a calibration
 KIND = {"forward": "forward", "func-fwd": "forward", "jax-fwd": "forward"}
 """The engine whose work a mode resembles (everything else: reverse)."""
 
+DEFAULT_RATES = {
+    "gemm_rate": {"1": 6e9, "16": 2e10, "128": 3e10, "1024": 3e10},
+    "bandwidth": {"16384": 2e10, "1048576": 4e10, "33554432": 3e10, "268435456": 1e10},
+    "write_bandwidth": {"16384": 1e10, "67108864": 5e9},
+    "c_step_s": {"matmul": 2e-6, "elementwise": 1e-6, "view": 5e-7}, "c_call_s": 5e-6}
+"""One CPU core's typical rates (float64), standing in for a calibration."""
+
 
 def kind(mode: str) -> str:
-    return KIND.get(mode, "reverse")
+    """The engine a mode is estimated as: itself for an engine, its direction for a peer."""
+    return mode if mode in ENGINES else KIND.get(mode, "reverse")
 
 
 def widths(point: Point) -> list:
-    """[d, m, …, m, K] of a uniform chain."""
+    """[d, m, …, m, K] of the point's chain (an hourglass's waist included)."""
     return point.widths
 
 
@@ -42,40 +47,9 @@ def _weights(n):
     return sum(a * b for a, b in zip(n, n[1:]))
 
 
-def _param_columns(n):
-    """R_i = r_0 + … + r_i, the columns of J_{O_i} in forward params."""
-    out, total = [], 0
-    for a, b in zip(n, n[1:]):
-        total += a * b
-        out.append(total)
-    return out
-
-
-def working_elements(point: Point, mode: str) -> int:
-    """Array elements a mode holds at its peak, beyond the chain's weights."""
-    n, t = widths(point), point.target
-    if t == "params" and mode == "forward":
-        R = _param_columns(n)
-        # step i holds the old J_O, A_i J_O, the dense B_i and the concatenation.
-        peaks = [n[i + 1] * (R[i - 1] if i else 0) + n[i] * (R[i - 1] if i else 0)
-                 + 2 * n[i + 1] * R[i] for i in range(len(R))]
-        return max(peaks)
-    if t == "params":
-        return _weights(n)  # one gradient per weight
-    if mode == "forward":
-        return 2 * max(n[1:]) * point.d  # F_{i-1} and F_i
-    if t == "jacobian":
-        return 2 * point.K * max(n)      # G and G A_i
-    return 2 * max(n)
-
-
 def peak_elements(point: Point, mode: str) -> int:
-    """A mode's peak live elements beyond the weights: the engines' exact closed form on a
-    uniform chain, the shape estimate otherwise."""
-    k = kind(mode)
-    if point.uniform:
-        return predict.memory_peak(point.target, k, point.L, point.m, point.d, point.K)
-    return working_elements(point, k)
+    """A mode's counted peak live elements beyond the weights (its plan on shapes)."""
+    return shape_plan(widths(point), kind(mode), point.target)[2]["peak"]
 
 
 def memory_bytes(point: Point, modes=("forward", "reverse")) -> int:
@@ -86,24 +60,15 @@ def memory_bytes(point: Point, modes=("forward", "reverse")) -> int:
 
 
 def call_seconds(point: Point, mode: str, cal=None) -> float:
-    """Estimated seconds of one call (evaluation + derivative chain), from the calibrated
-    rates `cal` (bench.model.calibrate) or one core's typical ones."""
-    from .model import rate_table
-    n, k = widths(point), kind(mode)
-    item = ITEMSIZE.get(point.dtype, 8)
-    pred = predict.ops_for(point.target, k, point.L, point.m, point.d, point.K) if point.uniform \
-        else None
-    chain = pred.total if pred is not None else 2 * _weights(n) * (point.d if k == "forward" else 1)
-    w_bytes = item * _weights(n)
-    gemm_rate, bandwidth, c_step, c_call = rate_table(cal, GEMM_OPS_PER_S, GEMV_OPS_PER_S * item,
-                                                      PER_PRODUCT_S, PER_CALL_S)
-    gemm = k == "forward" or (point.target == "jacobian" and point.K >= 8)
-    narrow = min(point.d if k == "forward" else point.K, point.m)
-    s = chain / gemm_rate(narrow) if gemm else w_bytes / bandwidth(w_bytes)
-    s += w_bytes / bandwidth(w_bytes)                           # evaluating the z_i
-    if point.target == "params" and k == "forward":
-        s += item * sum(a * r for a, r in zip(n[1:], _param_columns(n))) / bandwidth(w_bytes)
-    return s + c_call + (4 * point.L + 8) * c_step
+    """Estimated seconds of one call: the time model over the plan's steps (on shapes),
+    with the calibration `cal` or DEFAULT_RATES; a peer adds its fixed cost per call."""
+    rates = cal or {**DEFAULT_RATES, "dtype": point.dtype}
+    profile, _, mem = shape_plan(widths(point), kind(mode), point.target)
+    ws = ITEMSIZE.get(point.dtype, 8) * (_weights(widths(point)) + mem["peak"])
+    t = model.profile_seconds(rates, profile, ws)
+    if mode not in ENGINES:
+        t += (cal or {}).get("c_peer_s", {}).get(mode, PEER_CALL_S)
+    return t
 
 
 def benchmark_seconds(t_call: float, timing: dict) -> float:

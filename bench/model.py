@@ -87,11 +87,28 @@ def calibrate(backend="numpy", device="cpu", dtype="float64", threads=1) -> dict
     call = call_for("reverse", p, check=False)
     steps = sum(c[_kind(name)] for name, _, _ in _profile(chain, x, "reverse", "gradient"))
     c_call = max(_best(lambda: (call(chain, x), sync())) - steps, 0.0)
+    c_peer = _peer_costs(chain, x, sync)
     return {"backend": backend, "device": device, "dtype": dtype, "threads": threads,
+            "c_peer_s": c_peer,
             "gemm_rate": {str(k): v for k, v in gemm.items()},
             "bandwidth": {str(k): v for k, v in bw.items()},
             "write_bandwidth": {str(k): v for k, v in write.items()},
             "c_step_s": c, "c_call_s": c_call, "date": meta.utc_now()}
+
+
+def _peer_costs(chain, x, sync) -> dict:
+    """{peer: seconds of one call on the L = 0, d = K = 1 chain}: a peer's fixed cost."""
+    from modes import ENGINES, MODES, FwdrevError
+    out = {}
+    for mode in MODES:
+        if mode in ENGINES:
+            continue
+        try:
+            out[mode] = _best(lambda m=mode: (MODES[m].gradient(chain, x, check=False), sync()),
+                              budget=0.02)
+        except FwdrevError:  # jax not installed: no cost to measure
+            pass
+    return out
 
 
 def _kind(name) -> str:
@@ -186,15 +203,10 @@ def predict_seconds(cal: dict, point: Point, mode: str, chain=None, x=None) -> f
     res = call_for(mode, point, check=False)(chain, x)
     item = ITEMSIZE[cal["dtype"]]
     weights = sum(_size(tuple(a.shape)) for group in chain.params() for a in group)
-    ws = item * (weights + (res.mem or {}).get("peak", 0))
-    return cal["c_call_s"] + sum(step_seconds(cal, n, a, o, ws) for n, a, o in prof)
+    return profile_seconds(cal, prof, item * (weights + (res.mem or {}).get("peak", 0)))
 
 
-def rate_table(cal, gemm_default, bandwidth_default, step_default, call_default):
-    """(gemm_rate(k), bandwidth(bytes), c_step, c_call) from a calibration, or constants."""
-    if cal is None:
-        return (lambda k: gemm_default), (lambda b: bandwidth_default), step_default, call_default
-    c = cal["c_step_s"]
-    return (lambda k: _lookup(cal["gemm_rate"], max(k, 1))), \
-        (lambda b: _lookup(cal["bandwidth"], max(b, 1))), \
-        (c["matmul"] + c["elementwise"]) / 2, cal["c_call_s"]
+def profile_seconds(cal: dict, profile, working_set: int) -> float:
+    """The modelled time of a call whose plan has these steps."""
+    return cal["c_call_s"] + sum(step_seconds(cal, n, a, o, working_set) for n, a, o in profile)
+

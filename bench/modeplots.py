@@ -35,15 +35,20 @@ def _scatter_by_mode_and_target(ok, x, y):
 
 
 def _lines(df, min_modes=1):
-    """[(line name, its ok rows)] for each line of the run (a row may sit on several)."""
+    """[(line name, its ok rows)] for each line of the run (a row may sit on several)
+    where every point is timed in at least min_modes modes."""
     ok = _ok(df)
     names = sorted({n for ls in ok["lines"] for n in str(ls).split(";") if n})
     out = []
     for n in names:
         g = ok[ok["lines"].astype(str).str.split(";").apply(lambda ls, n=n: n in ls)]
-        if g["mode"].nunique() >= min_modes:
+        if g.groupby("point_key")["mode"].nunique().min() >= min_modes:
             out.append((n, g))
     return out
+
+
+MEMORY_LINES = ("m (d = m)", "d (m = 256)", "L (m = d = 256)", "params m (d = m)")
+"""The lines the memory figure draws, one panel each, where the run has them."""
 
 
 def _varying(g):
@@ -75,7 +80,9 @@ def fastest_table(df) -> list:
     the fastest mode there, and who wins."""
     ok = _ok(df)
     rows = []
-    for key, g in ok.groupby("point_key"):
+    order = ok.sort_values(["config", "target", "waist", "L", "m", "d", "K"]).point_key.unique()
+    for key in order:
+        g = ok[ok.point_key == key]
         if g["mode"].nunique() < 3:
             continue
         best = g.loc[g.time_median_s.idxmin()]
@@ -99,18 +106,18 @@ def fastest_table(df) -> list:
 
 # -- 7, 8: memory -------------------------------------------------------------------------
 def memory_vs_axes(df, out, machine):
-    """7. Peak memory along each line: counted (lines) and measured (points), per mode."""
+    """7. Peak memory along the headline lines: counted (lines) and measured (crosses)."""
     ok = _ok(df)
-    ok = ok[ok.mem_counted_bytes > 0]
-    made = []
-    for name, g in _lines(ok):
-        g = g[g["mode"].isin(["forward", "reverse", "cheapest"])]
-        if g.empty or g["mode"].nunique() < 2:
-            continue
+    ok = ok[(ok.mem_counted_bytes > 0) & ok["mode"].isin(["forward", "reverse"])]
+    panels = [(n, g[g.config == g.config.iloc[0]]) for n, g in _lines(ok) if n in MEMORY_LINES]
+    panels = [(n, g) for n, g in panels if g[_varying(g)].nunique() >= 3]
+    if not panels:
+        return []
+    cols = 2 if len(panels) > 1 else 1
+    fig, axes = plt.subplots((len(panels) + 1) // 2, cols, figsize=(6.2 * cols, 4.6 * ((len(panels) + 1) // 2)),
+                             squeeze=False)
+    for ax, (name, g) in zip(axes.flat, panels):
         axis = _varying(g)
-        if g[axis].nunique() < 3:
-            continue
-        fig, ax = plt.subplots(figsize=(7, 5))
         for mode, h in g.groupby("mode"):
             h = h.sort_values(axis)
             line, = ax.plot(h[axis], h.mem_counted_bytes, label=f"{mode} counted")
@@ -118,13 +125,16 @@ def memory_vs_axes(df, out, machine):
             if len(meas):
                 ax.scatter(meas[axis], meas.mem_measured_bytes, color=line.get_color(),
                            marker="x", label=f"{mode} measured")
-        ax.set(xscale="log", yscale="log", xlabel=axis, ylabel="peak bytes beyond weights and x")
+        ax.set(xscale="log", yscale="log", xlabel=axis, title=name,
+               ylabel="peak bytes beyond weights and x")
         ax.legend(fontsize=8)
-        slug = "".join(c if c.isalnum() else "_" for c in name).strip("_")
-        made.append((_save(fig, out, f"7_memory_{slug}.png", f"peak memory along {name}", machine),
-                     f"Peak memory of one call along {name}: the engine's count (lines) and "
-                     "tracemalloc's measurement (crosses; numpy only)."))
-    return made
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    return [(_save(fig, out, "7_memory.png", "peak memory of one call", machine),
+             f"Peak memory of one call along the headline lines ({panels[0][1].config.iloc[0]}): "
+             "the engine's count (lines) and tracemalloc's measurement (crosses; numpy only). "
+             "Forward mode holds its m × d accumulator; reverse mode a few rows, or, for the "
+             "parameter gradient, the tape of layer inputs and the gradients themselves.")]
 
 
 def time_vs_memory(df, out, machine):

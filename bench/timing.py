@@ -55,6 +55,7 @@ def plan(expanded, done, limits: dict, timing: dict, run_id: str):
             else:
                 cases.append({"point": point.as_dict(), "mode": mode, "lines": lines,
                               "tol": tol, "run_id": run_id, "est_s": est[mode],
+                              "call_s": row["time_estimate_s"],
                               "mem": row["mem_estimate_bytes"], "calibration": cal})
     return cases, skipped
 
@@ -139,7 +140,7 @@ def run_case(benchmark, case: dict, out_dir) -> None:
     st = _checked(point, (mode,))
     row = base_row(case.get("run_id", ""), point, mode, case.get("lines", []), case["tol"])
     relerr = max(st.relerr.get(mode, float("nan")), st.relerr.get("forward", 0.0))
-    row.update(thread_pools=pools, grad_relerr=relerr, time_estimate_s=case.get("est_s"),
+    row.update(thread_pools=pools, grad_relerr=relerr, time_estimate_s=case.get("call_s"),
                **st.info.get(mode, {}))
     if row.get("ops_total") is not None:  # exact: the count equals this row's prediction
         row["ops_exact"] = row["ops_total"] == row["ops_predicted"]

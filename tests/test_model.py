@@ -68,3 +68,26 @@ def test_calibration_is_cached_per_fingerprint_and_redone_on_request(tmp_path, m
     files[0].write_text("{damaged")  # a damaged cache is measured again, not trusted
     model.calibration(tmp_path, "numpy")
     assert made == ["numpy"] * 3
+
+
+def test_shape_plans_equal_the_engines_real_plans():
+    """The guards estimate from plans run on shapes alone: the same steps, counts and
+    memory as the real call's plan, for every engine and target."""
+    import itertools
+    from bench.points import chain_for
+    from modes import MODES, plan
+    from modes.shapes import shape_plan
+    for (L, m, d, K), target, mode in itertools.product(
+            [(0, 3, 2, 2), (1, 4, 3, 2), (3, 6, 4, 1)], ["gradient", "params", "jacobian"],
+            ["forward", "reverse", "cheapest"]):
+        p = Point(L=L, m=m, d=d, K=K, target=target)
+        prof, ops, mem = shape_plan(p.widths, mode, target)
+        c = chain_for(p)
+        x = c.random_x()
+        res = MODES[mode].jacobian(c, x) if target == "jacobian" else \
+            MODES[mode].gradient(c, x, wrt="params" if target == "params" else "input")
+        key = "reverse" if mode == "cheapest" and target == "params" else mode
+        assert (prof, ops, mem) == (plan.profile(c, key, target), res.ops, res.mem)
+    hourglass = Point(target="jacobian", L=3, m=64, d=32, K=32, waist=2)
+    assert shape_plan(hourglass.widths, "cheapest", "jacobian")[1].total < \
+        shape_plan(hourglass.widths, "forward", "jacobian")[1].total

@@ -1,0 +1,99 @@
+"""A backend of shapes alone: every engine runs on it without touching a number, so the
+plan of any chain — its backend calls with their shapes, its counts and its peak memory —
+is known before a single weight is drawn (the time model and the guards use this for
+points too large to build just to estimate them).
+
+    profile, ops, mem = shape_plan(widths, mode, target)
+"""
+from __future__ import annotations
+
+from .backends import Backend
+
+
+class Shape:
+    """An array that is only its shape."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, shape):
+        self.shape = tuple(int(s) for s in shape)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __getitem__(self, item):  # a slice of a vector
+        start, stop, _ = item.indices(self.shape[0])
+        return Shape((stop - start,))
+
+
+def _shape(a):
+    return a.shape if isinstance(a, Shape) else ()
+
+
+def _broadcast(a, b):
+    sa, sb = _shape(a), _shape(b)
+    return Shape(sa if len(sa) >= len(sb) else sb)
+
+
+class ShapeBackend(Backend):
+    """The array operations of `Backend`, on shapes."""
+
+    name = "shapes"
+
+    def asarray(self, data): return data if isinstance(data, Shape) else Shape(getattr(data, "shape", ()))
+    def owns(self, a): return isinstance(a, Shape)
+    def all_finite(self, a): return True
+    def matmul(self, a, b):
+        n = () if a.ndim == 1 else (a.shape[0],)
+        l = () if b.ndim == 1 else (b.shape[1],)
+        return Shape(n + l)
+    def mul(self, a, b): return _broadcast(a, b)
+    add = sub = div = mul
+    def outer(self, u, v): return Shape((u.shape[0], v.shape[0]))
+    def func(self, name, a): return Shape(a.shape)
+    def sum(self, a): return Shape(())
+    max = sum
+    def zeros(self, shape): return Shape(shape)
+    def eye(self, n): return Shape((n, n))
+    def diag(self, v): return Shape((v.shape[0], v.shape[0]))
+    def hcat(self, blocks): return Shape((blocks[0].shape[0], sum(b.shape[1] for b in blocks)))
+    def transpose(self, a): return Shape(a.shape[::-1])
+    def kron_eye(self, n, z): return Shape((n, n * z.shape[0]))
+    def slice(self, a, start, stop): return Shape((stop - start,))
+
+    def reshape(self, a, shape):
+        size = 1
+        for s in a.shape:
+            size *= s
+        known = 1
+        for s in shape:
+            known *= s if s != -1 else 1
+        return Shape(tuple(size // known if s == -1 else s for s in shape))
+
+
+def shape_chain(widths, activation=None, dtype="float64"):
+    """A chain of shapes: linear layers [d, n_1, …, K] (an activation between them when
+    asked), the squared loss."""
+    from .chain import Chain
+    from .layers import ACTIVATIONS, LOSSES, Linear
+    be = ShapeBackend("cpu", dtype)
+    layers = []
+    for i, (a, b) in enumerate(zip(widths, widths[1:])):
+        layers.append(Linear(Shape((b, a))))
+        if activation and i < len(widths) - 2:
+            layers.append(ACTIVATIONS[activation](b))
+    return Chain(layers, LOSSES["squared"](Shape((widths[-1],))), be)
+
+
+def shape_plan(widths, mode, target="gradient"):
+    """(profile, ops, mem) of one call of engine `mode` on a linear chain of these widths:
+    its backend calls as (name, argument shapes, output shape), its Ops and its memory."""
+    from . import MODES, plan
+    chain = shape_chain(widths)
+    x = Shape((widths[0],))
+    engine = MODES[mode]
+    res = engine.jacobian(chain, x, check=False) if target == "jacobian" else \
+        engine.gradient(chain, x, wrt="params" if target == "params" else "input", check=False)
+    key_mode = "reverse" if mode == "cheapest" and target == "params" else mode
+    return plan.profile(chain, key_mode, target), res.ops, res.mem
