@@ -186,7 +186,8 @@ def _status_section(df):
         *[f"| {s} | {c[s]} | {_points(df, s)} |" for s in store.STATUSES],
         "", f"Every timed point was checked first: forward and reverse answers agree within "
             f"tolerance on {_points(df, 'ok')} points. Counted operations equal the closed-form "
-            f"prediction on {int(ok.ops_exact.sum())} of {len(ok)} timed rows.", ""])
+            f"prediction on {int(ok.ops_exact.sum())} of {int(ok.ops_total.notna().sum())} timed "
+            f"rows that count (peers do not).", ""])
 
 
 def _fit_section(fits):
@@ -276,7 +277,7 @@ def summary(run_dir, info, machine, df, rat, fits) -> str:
            f"{_points(df, 'disagree')} disagreed, {_points(df, 'error')} failed "
            f"({c['ok']} ok rows of {len(df)})",
            f"  operation counts equal to prediction: {int(df[df.status == 'ok'].ops_exact.sum())}"
-           f" of {c['ok']} timed rows",
+           f" of {int(df[df.status == 'ok'].ops_total.notna().sum())} timed rows that count",
            "  fitted time exponents, gradient target (slope of time; of the exact counts):"]
     order = {p: n for n, p in enumerate(analysis.PANELS)}
     heads = sorted((f for f in fits if f["headline"]),
