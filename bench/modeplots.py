@@ -218,3 +218,23 @@ def all_figures(df, out, machine) -> dict:
 
 CAPTIONS = {6: "Every mode along a line", 7: "Peak memory along the lines",
             8: "Time against memory", 9: "The time model against measurement"}
+
+
+def calibration_lines(info) -> list:
+    """REPORT.md's table of the calibrations behind time_model_s (meta.json)."""
+    cals = (info or {}).get("calibration") or {}
+    if not cals:
+        return []
+    g = lambda c, k: f"{c['gemm_rate'][k] / 1e9:.1f}"  # noqa: E731
+    b = lambda c, k: f"{c['bandwidth'][k] / 1e9:.0f}"  # noqa: E731
+    lines = ["Calibration (GEMM GFLOP/s by a product's smallest dimension; read GB/s by working "
+             "set; fixed costs in µs):", "",
+             "| configuration | GEMM k=1 / 16 / 1024 | read 64 KiB / 8 MiB / 256 MiB | product / step / call |",
+             "|---|---|---|---|"]
+    for name, c in cals.items():
+        cs = c["c_step_s"]
+        lines.append(f"| {name} | {g(c, '1')} / {g(c, '16')} / {g(c, '1024')} | "
+                     f"{b(c, '65536')} / {b(c, '8388608')} / {b(c, '268435456')} | "
+                     f"{cs['matmul'] * 1e6:.1f} / {cs['elementwise'] * 1e6:.1f} / "
+                     f"{c['c_call_s'] * 1e6:.1f} |")
+    return lines + [""]

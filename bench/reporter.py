@@ -155,7 +155,8 @@ def markdown(run_dir, info, machine, df, rat, fits, figs) -> str:
     """The report: provenance, counts, fitted exponents, ratio ranges, every figure, and
     the points that disagreed, failed or were skipped."""
     parts = [_header(run_dir, info, machine), _status_section(df), _fit_section(fits),
-             _ratio_section(rat), _modes_section(df), "\n".join(modeplots.model_section(df)),
+             _ratio_section(rat), _modes_section(df),
+             "\n".join(modeplots.model_section(df) + modeplots.calibration_lines(info)),
              "\n".join(modeplots.memory_section(df)), _figure_section(figs),
              _problem_section(df), _skip_section(df)]
     return "\n".join(p for p in parts if p) + "\n"
