@@ -34,7 +34,7 @@ def version() -> str:
 def usage(prog) -> str:
     lines = [f"usage: {prog} {{{','.join(COMMANDS)}}} [options]   ({prog} COMMAND --help for one)", ""]
     lines += [f"  {name:9} {what}" for name, (_, what) in COMMANDS.items()]
-    lines += ["", f"  --version  print fwdrev's version"]
+    lines += ["", "  --version  print fwdrev's version"]
     return "\n".join(lines)
 
 

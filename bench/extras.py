@@ -7,10 +7,9 @@ from __future__ import annotations
 from modes import ENGINES, predict
 
 from .memory import measured_peak_bytes
+from .model import ITEMSIZE, predict_seconds
 from .points import Point
 
-from .model import ITEMSIZE
-_CAL = {"cal": None}
 CALIBRATION = {"root": None, "recalibrate": False, "cache": {}}
 """Where the sweep keeps calibrations (None: the time model is off, as in a bare
 `pytest bench/`), whether to measure them again, and those measured in this process."""
@@ -33,13 +32,9 @@ def calibration_for(point: Point):
     return CALIBRATION["cache"][cfg]
 
 
-def use_calibration(cal):
-    """The time model's calibration for the rows that follow (None: no model column)."""
-    _CAL["cal"] = cal
-
-
-def describe(point: Point, mode: str, res, call, chain) -> dict:
-    """The extra columns of (point, mode), from the untimed Result `res` of `call`."""
+def describe(point: Point, mode: str, res, call, chain, cal=None) -> dict:
+    """The extra columns of (point, mode), from the untimed Result `res` of `call`;
+    time_model_s with the calibration `cal` when there is one."""
     out = {}
     item = ITEMSIZE.get(point.dtype, 8)
     if mode in ENGINES:
@@ -51,9 +46,8 @@ def describe(point: Point, mode: str, res, call, chain) -> dict:
                 point.target, mode, point.L, point.m, point.d, point.K)
         measured, why = measured_peak_bytes(call, point.backend, point.device)
         out.update(mem_measured_bytes=measured, mem_reason=why)
-        if _CAL["cal"] is not None:
-            from .model import predict_seconds
-            out["time_model_s"] = predict_seconds(_CAL["cal"], point, mode, chain)
+        if cal is not None:
+            out["time_model_s"] = predict_seconds(cal, point, mode)
     else:
         out["mem_reason"] = "a peer's memory is its framework's (not counted)"
         out["flops_torch"] = _torch_flops(call) if not mode.startswith("jax") else None

@@ -43,10 +43,6 @@ def widths(point: Point) -> list:
     return point.widths
 
 
-def _weights(n):
-    return sum(a * b for a, b in zip(n, n[1:]))
-
-
 def peak_elements(point: Point, mode: str) -> int:
     """A mode's counted peak live elements beyond the weights (its plan on shapes)."""
     return shape_plan(widths(point), kind(mode), point.target)[2]["peak"]
@@ -55,17 +51,14 @@ def peak_elements(point: Point, mode: str) -> int:
 def memory_bytes(point: Point, modes=("forward", "reverse")) -> int:
     """Estimated peak bytes of a point: weights, plus the counted peak of every mode asked
     for and of reverse mode (the agreement check keeps its answer), plus a quarter."""
-    elems = _weights(widths(point)) + sum(peak_elements(point, m) for m in {*modes, "reverse"})
+    elems = model.weight_elements(widths(point)) + sum(peak_elements(point, m) for m in {*modes, "reverse"})
     return int(1.25 * elems * ITEMSIZE.get(point.dtype, 8))
 
 
 def call_seconds(point: Point, mode: str, cal=None) -> float:
     """Estimated seconds of one call: the time model over the plan's steps (on shapes),
     with the calibration `cal` or DEFAULT_RATES; a peer adds its fixed cost per call."""
-    rates = cal or {**DEFAULT_RATES, "dtype": point.dtype}
-    profile, _, mem = shape_plan(widths(point), kind(mode), point.target)
-    ws = ITEMSIZE.get(point.dtype, 8) * (_weights(widths(point)) + mem["peak"])
-    t = model.profile_seconds(rates, profile, ws)
+    t = model.predict_seconds(cal or {**DEFAULT_RATES, "dtype": point.dtype}, point, kind(mode))
     if mode not in ENGINES:
         t += (cal or {}).get("c_peer_s", {}).get(mode, PEER_CALL_S)
     return t
@@ -83,7 +76,7 @@ def benchmark_seconds(t_call: float, timing: dict) -> float:
 def point_seconds(point: Point, modes, timing: dict, cal=None) -> dict:
     """{mode: estimated wall seconds} to check and time `point` (set-up in the first mode)."""
     calls = {m: call_seconds(point, m, cal) for m in {*modes, "forward", "reverse"}}
-    setup = _weights(widths(point)) / BUILD_ELEMS_PER_S + sum(calls.values())  # + agreement
+    setup = model.weight_elements(widths(point)) / BUILD_ELEMS_PER_S + sum(calls.values())  # + agreement
     out = {m: benchmark_seconds(calls[m], timing) for m in modes}
     if out:
         out[next(iter(out))] += setup

@@ -22,9 +22,8 @@ def measured_peak_bytes(call, backend: str, device: str = "cpu"):
         try:
             base = tracemalloc.get_traced_memory()[0]
             tracemalloc.reset_peak()
-            out = call()
+            call()
             peak = tracemalloc.get_traced_memory()[1] - base
-            del out
         finally:
             if not was:
                 tracemalloc.stop()
@@ -34,9 +33,7 @@ def measured_peak_bytes(call, backend: str, device: str = "cpu"):
         torch.cuda.synchronize()
         base = torch.cuda.memory_allocated()
         torch.cuda.reset_peak_memory_stats()
-        out = call()
+        call()
         torch.cuda.synchronize()
-        peak = torch.cuda.max_memory_allocated() - base
-        del out
-        return peak, ""
+        return torch.cuda.max_memory_allocated() - base, ""
     return None, NO_TORCH_CPU

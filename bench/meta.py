@@ -3,6 +3,7 @@ settings, git commit, date and the command line — gathered once per sweep sess
 from __future__ import annotations
 
 import datetime as _dt
+from functools import lru_cache
 import os
 import platform
 import subprocess
@@ -34,14 +35,20 @@ def versions() -> dict:
 
 def _cpuinfo(field: str):
     """The first value of `field` in /proc/cpuinfo, or None (not Linux, or absent)."""
+    return _cpuinfo_fields().get(field)
+
+
+@lru_cache(maxsize=1)
+def _cpuinfo_fields() -> dict:
+    """/proc/cpuinfo's first CPU as {field: value}, read once per process."""
+    out = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             key, _, value = line.partition(":")
-            if key.strip() == field:
-                return value.strip()
+            out.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return None
+    return out
 
 
 def cpu_model() -> str:

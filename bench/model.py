@@ -29,9 +29,11 @@ import time
 from pathlib import Path
 
 from bench import meta
-from bench.points import Point, chain_for, call_for, set_threads
+from bench.points import Point, call_for, chain_for, set_threads
+from bench.store import write_json
+from modes.plan import VIEWS
+from modes.shapes import shape_plan
 
-VIEWS = ("reshape", "transpose", "slice")
 GEMM_K = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 BW_BYTES = tuple(2 ** e for e in range(14, 29, 1))  # 16 KiB … 256 MiB
 WRITE_BYTES = tuple(2 ** e for e in range(14, 27, 2))  # 16 KiB … 64 MiB
@@ -70,9 +72,7 @@ def calibrate(backend="numpy", device="cpu", dtype="float64", threads=1) -> dict
     bw = {}
     for nbytes in BW_BYTES:
         n = max(int(math.sqrt(nbytes / ITEMSIZE[dtype])), 1)
-        M, v = arr(n, n), arr(n)
-        bw[nbytes] = ITEMSIZE[dtype] * (n * n + 2 * n) / timed(lambda: b.matmul(M, v))
-        del M
+        bw[nbytes] = ITEMSIZE[dtype] * (n * n + 2 * n) / _gemv_seconds(timed, b, arr(n, n), arr(n))
     write = {}
     for nbytes in WRITE_BYTES:
         n = max(int(math.sqrt(nbytes / ITEMSIZE[dtype])), 1)
@@ -85,7 +85,7 @@ def calibrate(backend="numpy", device="cpu", dtype="float64", threads=1) -> dict
     chain = chain_for(p)
     x = chain.random_x(1)
     call = call_for("reverse", p, check=False)
-    steps = sum(c[_kind(name)] for name, _, _ in _profile(chain, x, "reverse", "gradient"))
+    steps = sum(c[_kind(name)] for name, _, _ in shape_plan(p.widths, "reverse", "gradient")[0])
     c_call = max(_best(lambda: (call(chain, x), sync())) - steps, 0.0)
     c_peer = _peer_costs(chain, x, sync)
     return {"backend": backend, "device": device, "dtype": dtype, "threads": threads,
@@ -94,6 +94,11 @@ def calibrate(backend="numpy", device="cpu", dtype="float64", threads=1) -> dict
             "bandwidth": {str(k): v for k, v in bw.items()},
             "write_bandwidth": {str(k): v for k, v in write.items()},
             "c_step_s": c, "c_call_s": c_call, "date": meta.utc_now()}
+
+
+def _gemv_seconds(timed, b, M, v) -> float:
+    """The best time of M v (M is freed on return, before the next, larger one is made)."""
+    return timed(lambda: b.matmul(M, v))
 
 
 def _peer_costs(chain, x, sync) -> dict:
@@ -135,10 +140,7 @@ def calibration(root: Path, backend="numpy", device="cpu", dtype="float64", thre
             pass
     cal = calibrate(backend, device, dtype, threads)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(cal, indent=1) + "\n")
-        tmp.replace(path)
+        write_json(path, cal)
     except OSError:
         pass  # a cache that cannot be written is measured again next time
     return cal
@@ -187,23 +189,18 @@ def step_seconds(cal: dict, name, arg_shapes, out_shape, working_set: int) -> fl
     return cal["c_step_s"][kind] + max(t_flop, t_mem) + written / _lookup(cal["write_bandwidth"], written)
 
 
-def _profile(chain, x, mode, target):
-    from modes import plan
-    call_for(mode, Point(target=target), check=False)(chain, x)
-    if mode == "cheapest" and target == "params":
-        mode = "reverse"
-    return plan.profile(chain, mode, target) or []
+def predict_seconds(cal: dict, point: Point, mode: str) -> float:
+    """The modelled time of one call of engine `mode` at `point`: its plan's steps (run on
+    shapes, modes.shapes: the same steps as the real call's plan), with the weights plus
+    the call's counted peak as the working set."""
+    profile, _, mem = shape_plan(point.widths, mode, point.target)
+    working_set = ITEMSIZE[cal["dtype"]] * (weight_elements(point.widths) + mem["peak"])
+    return profile_seconds(cal, profile, working_set)
 
 
-def predict_seconds(cal: dict, point: Point, mode: str, chain=None, x=None) -> float:
-    """The modelled time of one engine call at `point` (its plan, recorded if need be)."""
-    chain = chain or chain_for(point)
-    x = chain.random_x(1) if x is None else x
-    prof = _profile(chain, x, mode, point.target)
-    res = call_for(mode, point, check=False)(chain, x)
-    item = ITEMSIZE[cal["dtype"]]
-    weights = sum(_size(tuple(a.shape)) for group in chain.params() for a in group)
-    return profile_seconds(cal, prof, item * (weights + (res.mem or {}).get("peak", 0)))
+def weight_elements(widths) -> int:
+    """The number of weights of a linear chain of these widths."""
+    return sum(a * b for a, b in zip(widths, widths[1:]))
 
 
 def profile_seconds(cal: dict, profile, working_set: int) -> float:

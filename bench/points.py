@@ -97,15 +97,16 @@ def call_for(mode: str, point: Point, check=True):
 
 
 def prepare(point: Point, modes=("forward", "reverse"), seed=0, chain=None):
-    """{mode: zero-argument callable} for the point; inputs are built here, not in the call.
-    Each mode's call is made once with every check (it raises on a non-finite answer);
-    the callables then run without the checks, as the timing wants them."""
+    """({mode: zero-argument callable}, {mode: Result}) for the point; inputs are built
+    here, not in the call. Each mode's call is made once with every check (it raises on a
+    non-finite answer) and its Result returned; the callables then run without the checks,
+    as the timing wants them."""
     chain = chain or chain_for(point, seed)
     x = chain.random_x(seed + 1)
     sync = chain.backend.synchronize
-    for mode in modes:
-        call_for(mode, point)(chain, x)
-    return {mode: _timed(call_for(mode, point, check=False), chain, x, sync) for mode in modes}
+    results = {mode: call_for(mode, point)(chain, x) for mode in modes}
+    calls = {mode: _timed(call_for(mode, point, check=False), chain, x, sync) for mode in modes}
+    return calls, results
 
 
 def _timed(fn, chain, x, sync):

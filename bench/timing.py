@@ -90,7 +90,7 @@ def _threads(n: int) -> str:
     return _THREADS["pools"]
 
 
-def _checked(point: Point, modes=()) -> SimpleNamespace:
+def _checked(point: Point, modes=(), cal=None) -> SimpleNamespace:
     """The point's callables and its agreement check, built once for all its modes.
 
     forward and reverse run once, untimed, and so does every other mode asked for: each
@@ -108,12 +108,12 @@ def _checked(point: Point, modes=()) -> SimpleNamespace:
         return st
     try:
         st.chain = st.chain or chain_for(point)
-        st.calls.update(prepare(point, modes=want, chain=st.chain))
-        results = {m: st.calls[m]() for m in want}
+        calls, results = prepare(point, modes=want, chain=st.chain)
+        st.calls.update(calls)
         ref = results["reverse"] if "reverse" in results else st.calls["reverse"]()
         for m, r in results.items():
             st.relerr[m] = agreement({m: r, "reverse": ref}, _backend(point))
-            st.info[m] = extras.describe(point, m, r, st.calls[m], st.chain)
+            st.info[m] = extras.describe(point, m, r, st.calls[m], st.chain, cal)
     except (ValueError, MemoryError, RuntimeError) as e:  # FwdrevError is a ValueError
         st.error = _one_line(e)
     return st
@@ -136,8 +136,7 @@ def run_case(benchmark, case: dict, out_dir) -> None:
     benchmark.group = point.key()
     benchmark.extra_info.update({**point.as_dict(), "mode": mode, "lines": case.get("lines")})
     pools = _threads(point.threads)
-    extras.use_calibration(case.get("calibration"))
-    st = _checked(point, (mode,))
+    st = _checked(point, (mode,), case.get("calibration"))
     row = base_row(case.get("run_id", ""), point, mode, case.get("lines", []), case["tol"])
     relerr = max(st.relerr.get(mode, float("nan")), st.relerr.get("forward", 0.0))
     row.update(thread_pools=pools, grad_relerr=relerr, time_estimate_s=case.get("call_s"),

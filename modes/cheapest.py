@@ -111,12 +111,10 @@ def gradient(chain, x, wrt="input", dense_B=False, check=True):
     parameters by backpropagation (see the module's docstring)."""
     check_wrt(wrt)
     if wrt == "params":
-        res = reverse.gradient(chain, x, wrt="params", dense_B=dense_B, check=check)
-        res.mode = name
-        return res
-    return run(name, "gradient", chain, x, (), lambda c, k, v: _product(c, k, v, True), check)
+        return run(name, "params", chain, x, (dense_B,), reverse.backprop, check)
+    return run(name, "gradient", chain, x, (True,), _product, check)
 
 
 def jacobian(chain, x, check=True):
     """The K × d Jacobian of h at x by the cheapest bracketing of A_L ⋯ A_0."""
-    return run(name, "jacobian", chain, x, (), lambda c, k, v: _product(c, k, v, False), check)
+    return run(name, "jacobian", chain, x, (False,), _product, check)

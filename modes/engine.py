@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .chain import evaluate
 from .errors import FwdrevError, check
 from .plan import planned
 from .ops import Ops
@@ -43,11 +42,11 @@ class Result:
 
 def run(mode, target, chain, x, key, body, check=True) -> Result:
     """One engine call: x checked (chain.input), then the chain's plan for (mode, target,
-    *key) run on it — recorded on the first call by body(k, x) -> (value, grad, jac), which
-    computes through the counting kernel k (modes.plan). check=False skips the finiteness
-    check of the answer, for timing loops that check once outside (bench)."""
+    *key) run on it — recorded on the first call by body(chain, k, x, *key) -> (value,
+    grad, jac), which computes through the counting kernel k (modes.plan). check=False
+    skips the finiteness check of the answer, for timing loops that check once outside."""
     x = chain.input(x, check)
-    p, out = planned(chain, (mode, target) + tuple(key), x, lambda k, v: body(chain, k, v))
+    p, out = planned(chain, (mode, target), key, x, body)
     value, grad, jac = out if out is not None else p.run(x)
     if check:
         check_answer(mode, target, chain.backend, value, grad, jac)

@@ -17,7 +17,7 @@ import weakref
 
 from .engine import check_wrt
 from .errors import FwdrevError
-from .peers import ChainFunction, Primitives, flat_params, group_params, result
+from .peers import ChainFunction, Primitives, flat_params, group_params, result, with_value
 
 _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 """chain → {"fn": ChainFunction, "params": [...], "compiled": {target: (callable, seconds)}}"""
@@ -55,13 +55,6 @@ def compile_seconds(chain, target):
     return got[1] if got else None
 
 
-def _with_value(fn):
-    def aux(params, x):
-        out = fn(params, x)
-        return out, out
-    return aux
-
-
 class JaxPeer:
     """One JAX peer: `name` and the transformation it uses per target."""
 
@@ -75,7 +68,7 @@ class JaxPeer:
             jax = _jax()
             argnums, what, tr = {"gradient": (1, "f", self._grad), "params": (0, "f", self._grad),
                                  "jacobian": (1, "h", self._jac)}[target]
-            fn = getattr(jax, tr)(_with_value(getattr(e["fn"], what)), argnums=argnums, has_aux=True)
+            fn = getattr(jax, tr)(with_value(getattr(e["fn"], what)), argnums=argnums, has_aux=True)
             t0 = time.perf_counter()
             compiled = jax.jit(fn).lower(e["params"], xj).compile()
             e["compiled"][target] = (compiled, time.perf_counter() - t0)

@@ -59,6 +59,15 @@ class ChainFunction:
         return self.xp.logsumexp(z) * self.y.sum() - self.y @ z
 
 
+def with_value(fn):
+    """fn(params, x) -> (output, output): a transformation's has_aux hands the value back
+    from the same evaluation, so no second forward pass is timed (torch.func and JAX)."""
+    def aux(params, x):
+        out = fn(params, x)
+        return out, out
+    return aux
+
+
 def flat_params(chain):
     """The chain's parameter arrays in order: W_0, (b_0,) W_1, …"""
     return [a for group in chain.params() for a in group]

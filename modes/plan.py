@@ -186,27 +186,24 @@ def _arrays(chain):
     return out
 
 
-def planned(chain, key, x, body):
-    """(plan, answer): the chain's plan for `key`, and None; or, when there is none or it is
-    stale, a new plan recorded by running body(k, x) -> (value, grad, jac) for real through
-    a counting kernel, and that call's answer."""
+def planned(chain, call, options, x, body):
+    """(plan, answer): the chain's plan for call + options ((mode, target) and the engine's
+    options), and None; or, when there is none or it is stale, a new plan recorded by
+    running body(chain, k, x, *options) -> (value, grad, jac) for real through a counting
+    kernel, and that call's answer."""
     plans = _PLANS.get(chain)
     if plans is None:
         plans = _PLANS[chain] = {}
+    key = call + options
     p = plans.get(key)
     if p is not None and p.fresh(chain):
         return p, None
     rec = _Recording(chain.backend)
     rec.bind(x)  # slot 0: the plan's argument
     k = rec.kernel = Kernel(rec)
-    out = body(k, x)
+    out = body(chain, k, x, *options)
     p = plans[key] = Plan(rec, out, k.phases(), _arrays(chain))
     return p, out
-
-
-def forget(chain):
-    """Drop the chain's plans (the next call records anew)."""
-    _PLANS.pop(chain, None)
 
 
 def profile(chain, mode, target):

@@ -27,8 +27,7 @@ def gradient(chain, x, wrt="input", dense_B=False, check=True):
     check_wrt(wrt)
     if wrt == "input":
         return run(name, "gradient", chain, x, (), _input_gradient, check)
-    return run(name, "params", chain, x, (dense_B,),
-               lambda c, k, v: _params_gradient(c, k, v, dense_B), check)
+    return run(name, "params", chain, x, (dense_B,), backprop, check)
 
 
 def _input_gradient(chain, k, x):
@@ -36,7 +35,9 @@ def _input_gradient(chain, k, x):
     return t.value, _chain_back(chain, k, t, t.loss_grad), None
 
 
-def _params_gradient(chain, k, x, dense_B):
+def backprop(chain, k, x, dense_B):
+    """(value, [∂f/∂W_i, …], None) by backpropagation, through kernel k (a plan's body;
+    the cheapest mode runs it too)."""
     t = evaluate(chain, x, k)
     layers = chain.layers
     # p is needed below layer i only while some layer below still has parameters.

@@ -7,6 +7,8 @@ points too large to build just to estimate them).
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .backends import Backend
 
 
@@ -86,14 +88,19 @@ def shape_chain(widths, activation=None, dtype="float64"):
     return Chain(layers, LOSSES["squared"](Shape((widths[-1],))), be)
 
 
-def shape_plan(widths, mode, target="gradient"):
-    """(profile, ops, mem) of one call of engine `mode` on a linear chain of these widths:
-    its backend calls as (name, argument shapes, output shape), its Ops and its memory."""
+@lru_cache(maxsize=4096)
+def _shape_plan(widths: tuple, mode, target):
     from . import MODES, plan
     chain = shape_chain(widths)
     x = Shape((widths[0],))
     engine = MODES[mode]
     res = engine.jacobian(chain, x, check=False) if target == "jacobian" else \
         engine.gradient(chain, x, wrt="params" if target == "params" else "input", check=False)
-    key_mode = "reverse" if mode == "cheapest" and target == "params" else mode
-    return plan.profile(chain, key_mode, target), res.ops, res.mem
+    return plan.profile(chain, mode, target), res.ops, res.mem
+
+
+def shape_plan(widths, mode, target="gradient"):
+    """(profile, ops, mem) of one call of engine `mode` on a linear chain of these widths:
+    its backend calls as (name, argument shapes, output shape), its Ops and its memory.
+    Computed once per (widths, mode, target): the guards ask for it several times a point."""
+    return _shape_plan(tuple(int(w) for w in widths), mode, target)

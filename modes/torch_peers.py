@@ -11,7 +11,7 @@ answer comes back as numpy arrays; on a torch chain (CPU or CUDA) nothing is con
 from __future__ import annotations
 
 from .engine import check_wrt
-from .peers import ChainFunction, Primitives, flat_params, group_params, result
+from .peers import ChainFunction, Primitives, flat_params, group_params, result, with_value
 
 
 class _Twin:
@@ -88,19 +88,10 @@ autograd = TorchPeer("autograd", _autograd_input, _autograd_params, _autograd_ja
 
 
 # -- torch.func ------------------------------------------------------------------------------
-def _with_value(fn):
-    """fn(params, x) -> (output, output): torch.func's has_aux hands the value back from
-    the same evaluation, so no second forward pass is timed."""
-    def aux(params, x):
-        out = fn(params, x)
-        return out, out
-    return aux
-
-
 def _func(transform, argnums, what="f"):
     """(value, transform(what)) at (params, x) w.r.t. argnums (0: params, 1: x)."""
     def run(t, x):
-        fn = _with_value(getattr(t.fn, what))
+        fn = with_value(getattr(t.fn, what))
         d, value = getattr(t.torch.func, transform)(fn, argnums=argnums, has_aux=True)(t.params, x)
         return value, d
     return run

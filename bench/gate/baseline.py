@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from bench.gate import stats
+from bench.store import atomic_write
 from bench.points import Point
 
 SCHEMA = "fwdrev-baseline/2"
@@ -149,13 +149,7 @@ def write(path, doc):
     path = Path(path)
     if path.is_dir():
         raise BaselineError(f"--out {path} is a directory; give a file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(doc, indent=1) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, json.dumps(doc, indent=1) + "\n")
 
 
 # -- recording ------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from bench.gate.reference import REFERENCES
 from bench.gate.stats import median
-from bench.points import Point, call_for, chain_for, predicted_ops, relerr, set_threads
+from bench.points import (Point, call_for, chain_for, predicted_ops, relerr, set_threads,
+                          to_numpy_list)
 
 MODES = ("forward", "reverse")
 WARMUP_BLOCKS = 3
@@ -106,8 +107,7 @@ def _agree(b, res, ref_answer, what):
     """The reference must compute what the engine does, or its timing means nothing."""
     f, grad = ref_answer
     grads = grad if isinstance(grad, list) else [grad]
-    eng = res.grad if isinstance(res.grad, list) else [res.grad]
-    eng = [b.to_numpy(a) for g in eng for a in (g if isinstance(g, tuple) else (g,))]
+    eng = to_numpy_list(b, res)
     if len(eng) != len(grads):
         raise ValueError(f"{what}: the reference returns {len(grads)} gradient array(s), "
                          f"the engine {len(eng)}; fix bench/gate/reference.py")
