@@ -1,4 +1,4 @@
-"""python -m bench sweep: time forward and reverse mode over a grid; write results/<run-id>/.
+"""python -m bench sweep: time the modes over a grid of shapes; write results/<run-id>/.
 
     python -m bench sweep --preset default
     python -m bench sweep --L 2 --m 16,64,256 --d m --target gradient,jacobian --K 1,64

@@ -25,10 +25,11 @@ def parser(command="sweep") -> argparse.ArgumentParser:
     """The command line of the sweep: a preset, the axes, timing, guards, the run."""
     p = cli.Parser(prog=f"python -m bench {command}", epilog=grid.describe_presets(),
                    formatter_class=argparse.RawDescriptionHelpFormatter,
-                   description="time forward and reverse mode over a grid; write results/<run-id>/")
+                   description="time the modes over a grid of shapes; write results/<run-id>/")
     p.add_argument("--preset", metavar="NAME",
-                   help=f"named grid, one of {', '.join(PRESETS)} (below); default: default, "
-                   "unless axes are given")
+                   help=f"named grid, one of {', '.join(PRESETS)} (below); default: default "
+                   "(gpu when the only axes given are --device cuda [and --backend]); none "
+                   "when other axes are given")
     g = p.add_argument_group("axes (comma-separated; they replace the preset's on every line)")
     for axis in AXES:
         g.add_argument(f"--{axis}", metavar="V,V,…", help=grid.axis_help(axis))
