@@ -37,6 +37,11 @@ def pair(a, b, by=()):
     return both, key, only_a, only_b
 
 
+def counted(r) -> bool:
+    """Whether both rows of a pair carry counts (a peer's are empty)."""
+    return r.ops_total_a == r.ops_total_a and r.ops_total_b == r.ops_total_b
+
+
 def fwd_rev(df, key):
     """{key without mode: t_forward / t_reverse} for one run's paired rows."""
     rest = [k for k in key if k != "mode"]
@@ -58,7 +63,8 @@ def table(both, key) -> list:
         k = tuple(r[c] for c in rest)
         conf = "/".join(str(r[c]) for c in CONFIG if c in rest)
         name = f"{r.target} L{r.L} m{r.m} d{r.d} K{r.K}" + (f" {conf}" if conf else "")
-        diff = "same" if r.ops_total_a == r.ops_total_b else f"DIFFER {r.ops_total_a:.0f} vs {r.ops_total_b:.0f}"
+        diff = "–" if not counted(r) else "same" if r.ops_total_a == r.ops_total_b \
+            else f"DIFFER {r.ops_total_a:.0f} vs {r.ops_total_b:.0f}"
         fa, fb = fr["a"].get(k), fr["b"].get(k)
         lines.append(f"{name:44} {r['mode']:8} {_ms(r.time_median_s_a)} "
                      f"{_ms(r.time_iqr_s_a, 9)} {_ms(r.time_median_s_b)} {_ms(r.time_iqr_s_b, 9)} "
@@ -79,10 +85,10 @@ def figure(both, out: Path, label_a, label_b):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for mode, g in both.groupby("mode"):
+    for mode, g in both[both.apply(counted, axis=1)].groupby("mode"):  # peers: no x to plot at
         ax.scatter(g.ops_total_a.clip(lower=1), g.ratio, s=18, label=mode)
     ax.axhline(1.0, color="grey", lw=0.8)
-    ax.set(xscale="log", yscale="log", xlabel="counted operations of the point",
+    ax.set(xscale="log", yscale="log", xlabel="counted operations of the point (peers: table only)",
            ylabel=f"time {label_b} / time {label_a}", title=f"{label_b} against {label_a}")
     ax.legend()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -126,8 +132,10 @@ def main(argv=None, command="compare") -> int:
         print("\n".join(table(both, key)))
         q = both.ratio.quantile([0.1, 0.5, 0.9])
         print(f"B/A time: median {q[0.5]:.3f} (10%: {q[0.1]:.3f}, 90%: {q[0.9]:.3f})")
-        differ = int((both.ops_total_a != both.ops_total_b).sum())
-        print(f"counted operations: {'all equal' if not differ else f'{differ} pair(s) DIFFER'}")
+        c = both[both.apply(counted, axis=1)]
+        differ = int((c.ops_total_a != c.ops_total_b).sum())
+        print(f"counted operations: {'all equal' if not differ else f'{differ} pair(s) DIFFER'} "
+              f"({len(c)} counted pair(s); peers do not count)")
         out = Path(args.plots_dir) / f"compare-{runs[0].name}-{runs[1].name}.png"
         try:
             figure(both, out, runs[0].name, runs[1].name)

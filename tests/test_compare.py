@@ -15,10 +15,11 @@ def write_run(root, name, rows, complete=True, device="cpu", backend="numpy"):
         p = Point(backend=backend, device=device, L=L, m=m, d=d_)
         ops = predicted_ops(p, mode)
         row = {c: "" for c in store.COLUMNS}
+        if ops is not None:  # a peer's counts stay empty
+            row.update(ops_mults=str(ops.mults), ops_adds=str(ops.adds), ops_total=str(ops.total),
+                       ops_predicted=str(ops.total), ops_exact="True")
         row.update(run_id=name, point_key=p.key(), mode=mode, status="ok", **{
-            k: str(v) for k, v in p.as_dict().items()},
-            ops_mults=str(ops.mults), ops_adds=str(ops.adds), ops_total=str(ops.total),
-            ops_predicted=str(ops.total), ops_exact="True", time_median_s=str(seconds),
+            k: str(v) for k, v in p.as_dict().items()}, time_median_s=str(seconds),
             time_iqr_s=str(seconds / 10), time_min_s=str(seconds), rounds="5", iterations="1",
             grad_relerr="0", tol="1e-10", mem_estimate_bytes="0", finished_utc="2026-01-01T00:00:00Z")
         out.append(row)
@@ -44,6 +45,15 @@ def test_compare_pairs_points_and_reports_ratios(tmp_path, capsys):
     assert "counted operations: all equal" in out
     assert "   2.00    2.00" in out                        # forward/reverse of both runs at L=1
     assert (tmp_path / "p" / "compare-a-b.png").stat().st_size > 1000
+
+
+def test_peers_without_counts_are_not_count_differences(tmp_path, capsys):
+    write_run(tmp_path, "a", ROWS + [(1, 8, 8, "autograd", 5e-3)])
+    write_run(tmp_path, "b", ROWS + [(1, 8, 8, "autograd", 6e-3)])
+    compare.main(["a", "b", "--results-dir", str(tmp_path), "--plots-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "5 pair(s)" in out and "counted operations: all equal (4 counted pair(s)" in out
+    assert "DIFFER" not in out
 
 
 def test_compare_flags_count_differences(tmp_path, capsys):
