@@ -4,8 +4,9 @@ Per backend and device, at a tiny, a middle and a large size, the per-call time 
 `MODES[mode].gradient(chain, x)` with its default arguments (every check on), the same call
 with check=False (as the sweep and the gate time it), the same arithmetic written by hand
 (bench.gate.reference), and torch.autograd (reverse only: it is a reverse-mode peer). The
-candidates are timed round-robin in one process, the order rotated each round, each call
-on the next of 16 inputs (no answer can be memoised on x); a candidate's time is its
+candidates are timed round-robin in one process, the order rotated each round (a peer
+last, then untimed calls to settle the caches it evicted), each call on the next of 16
+inputs (no answer can be memoised on x); a candidate's time is its
 median over the rounds, and a ratio is the median of the per-round ratios to the hand-
 written call. Threads are pinned to 1. The per-call floor of an engine, the report's
 "hollow points" threshold, is its tiny-size time here.
@@ -51,25 +52,32 @@ def candidates(point: Point, mode: str) -> dict:
 
 
 def measure(point: Point, mode: str, seconds: float) -> dict:
-    """{name: median seconds per call} and {name: median ratio to "hand"}."""
+    """{name: median seconds per call} and {name: median ratio to "hand"}, and the rounds.
+
+    Each round times the engine, unchecked and hand calls in an order rotated round by
+    round, then the peer (autograd) if any, then each of the three untimed: a peer's heavy
+    call evicts caches, and whatever ran next would pay for it."""
     calls, xs = candidates(point, mode)
-    names = list(calls)
-    for name in names:  # warm up: records the plans, fills caches
+    core = [n for n in calls if n != "autograd"]
+    peer = [n for n in calls if n == "autograd"]
+    for name in calls:  # warm up: records the plans, fills caches
         for x in xs[:4]:
             calls[name](x)
-    times = {n: [] for n in names}
-    clock, i, t_end = time.perf_counter, 0, time.perf_counter() + seconds
-    while clock() < t_end or len(times["hand"]) < 5:
-        order = names[i % len(names):] + names[:i % len(names)]
-        for n in order:
-            x = xs[i % N_X]
+    times = {n: [] for n in calls}
+    clock, r, i, t_end = time.perf_counter, 0, 0, time.perf_counter() + seconds
+    while clock() < t_end or r < 5:
+        k = r % len(core)
+        for n in core[k:] + core[:k] + peer:
+            x = xs[i % N_X]  # every call on the next input
             t0 = clock()
             calls[n](x)
             times[n].append(clock() - t0)
             i += 1
-    rounds = min(len(v) for v in times.values())
-    ratios = {n: median([times[n][r] / times["hand"][r] for r in range(rounds)]) for n in names}
-    return {n: median(v) for n, v in times.items()}, ratios, rounds
+        for n in core if peer else ():  # settle: untimed, after the peer's evictions
+            calls[n](x)
+        r += 1
+    ratios = {n: median([times[n][i] / times["hand"][i] for i in range(r)]) for n in calls}
+    return {n: median(v) for n, v in times.items()}, ratios, r
 
 
 def rows(backends, devices, sizes, seconds):

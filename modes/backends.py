@@ -16,6 +16,12 @@ class Backend:
     """The array operations the engines need. Methods take and return backend arrays."""
 
     name = "abstract"
+    test_x_first = True
+    """Whether an engine call tests x before computing on it (numpy: computing on NaN or
+    inf warns) or together with its answer after (torch: one host sync on CUDA for both)."""
+    operators: dict = {}
+    """Backend calls that are exactly the arrays' own binary operator ({"matmul": "@"}):
+    a plan (modes.plan) writes the operator instead of calling the method."""
 
     def __init__(self, device: str, dtype: str):
         check(dtype in DTYPES, f"unknown dtype {dtype!r} (known: {', '.join(DTYPES)})")
@@ -45,14 +51,21 @@ class Backend:
     def slice(self, a, start, stop): return a[start:stop]  # entries start..stop-1 of a vector
     def transpose(self, a): raise NotImplementedError
     def kron_eye(self, n, z): raise NotImplementedError   # I_n ⊗ zᵀ, n × n·len(z)
-    def _all_finite(self, a) -> bool: raise NotImplementedError
+    def all_finite(self, *arrays) -> bool: raise NotImplementedError  # every entry of every one?
     def synchronize(self): pass
 
-    def all_finite(self, a) -> bool:
-        """Whether every entry of a is finite; a scalar by math.isfinite (no library call)."""
-        if getattr(a, "ndim", 0) == 0:
-            return math.isfinite(a)
-        return self._all_finite(a)
+    SMALL = 1 << 16
+    """Arrays up to this many entries are tested by one dot product with zeros: inf·0 and
+    NaN·0 are NaN and anything finite gives exactly 0, so Σ_arrays a·0 is 0 when all are
+    finite and NaN otherwise (one BLAS call per array where isfinite().all() is three
+    library calls and a temporary; one device sync in all on CUDA). Larger arrays, where
+    the zeros would double the memory read, by isfinite."""
+
+    def _zeros_of(self, n):
+        z = self._zeros.get(n)
+        if z is None:
+            z = self._zeros[n] = self.zeros((n,))
+        return z
 
 
 class NumpyBackend(Backend):
@@ -64,6 +77,7 @@ class NumpyBackend(Backend):
         import numpy
         self.np = numpy
         self._dt = numpy.dtype(dtype)
+        self._zeros = {}
 
     def asarray(self, data):
         return self.np.array(data, dtype=self._dt)  # a copy: the chain owns its arrays
@@ -74,6 +88,7 @@ class NumpyBackend(Backend):
     def to_numpy(self, a):
         return self.np.asarray(a)
 
+    operators = {"matmul": "@", "mul": "*", "add": "+", "sub": "-", "div": "/"}
     def matmul(self, a, b): return a @ b
     def mul(self, a, b): return a * b
     def add(self, a, b): return a + b
@@ -100,11 +115,25 @@ class NumpyBackend(Backend):
     def reshape(self, a, shape): return a.reshape(shape)
     def transpose(self, a): return a.T
     def kron_eye(self, n, z): return self.np.kron(self.eye(n), z.reshape(1, -1))
-    def _all_finite(self, a): return bool(self.np.isfinite(a).all())
+
+    def all_finite(self, *arrays):
+        """Whether every entry of every array (or scalar) is finite (see Backend.SMALL)."""
+        bad = 0.0
+        for a in arrays:
+            if getattr(a, "ndim", 0) == 0:
+                if not math.isfinite(a):
+                    return False
+            elif a.size > self.SMALL or a.dtype != self._dt:
+                if not self.np.isfinite(a).all():
+                    return False
+            else:
+                bad += self.np.vdot(a, self._zeros_of(a.size))  # vdot: no FP warning
+        return bool(bad == 0)
 
 
 class TorchBackend(Backend):
     name = "torch"
+    test_x_first = False
 
     def __init__(self, device="cpu", dtype="float64"):
         super().__init__(device, dtype)
@@ -116,6 +145,7 @@ class TorchBackend(Backend):
             raise FwdrevError(f"device {device!r} requested but torch sees no CUDA GPU here")
         self._dt = getattr(torch, dtype)
         self._dev = torch.device(device)
+        self._cpu = self._dev.type == "cpu"
         self._zeros = {}
 
     def asarray(self, data):
@@ -134,6 +164,7 @@ class TorchBackend(Backend):
     def to_numpy(self, a):
         return a.detach().cpu().numpy()
 
+    operators = {"matmul": "@", "mul": "*", "add": "+", "sub": "-", "div": "/"}
     def matmul(self, a, b): return a @ b
     def mul(self, a, b): return a * b
     def add(self, a, b): return a + b
@@ -156,19 +187,31 @@ class TorchBackend(Backend):
     def reshape(self, a, shape): return a.reshape(shape)
     def transpose(self, a): return a.T
     def kron_eye(self, n, z): return self.torch.kron(self.eye(n), z.reshape(1, -1))
-    SMALL = 1 << 16
 
-    def _all_finite(self, a):
-        """Up to SMALL entries by one dot product with zeros (inf·0 and NaN·0 are NaN,
-        anything finite gives 0: one kernel and one sync, where isfinite().all() takes
-        three kernels, 4x the time on a small CPU tensor); larger ones by isfinite."""
-        n = a.numel()
-        if n > self.SMALL:
-            return bool(self.torch.isfinite(a).all())
-        z = self._zeros.get(n)
-        if z is None:
-            z = self._zeros[n] = self.zeros((n,))
-        return math.isfinite(a.reshape(-1) @ z)
+    def all_finite(self, *arrays):
+        """Whether every entry of every tensor (or scalar) is finite (see Backend.SMALL). On
+        the CPU array by array, stopping at the first bad one; on CUDA the terms are summed
+        on the device and read once: one host sync for everything. (Written for a few µs a
+        call: each torch call and attribute read here costs a noticeable part of one.)"""
+        tensor, cpu, bad = self.torch.Tensor, self._cpu, None
+        for a in arrays:
+            if not isinstance(a, tensor) or (cpu and a.dim() == 0):
+                if not math.isfinite(a):
+                    return False
+                continue
+            n = a.numel()
+            if n > self.SMALL or a.dtype != self._dt:
+                term = (~self.torch.isfinite(a).all()).to(self._dt)  # 1 if any is not finite
+            elif a.dim() == 1:
+                term = a @ self._zeros_of(n)
+            else:  # (reshape is a library call too: only where a is not a vector)
+                term = a.reshape(-1) @ self._zeros_of(n)
+            if cpu:
+                if term.item() != 0:
+                    return False
+            else:
+                bad = term if bad is None else bad + term
+        return bad is None or bad.item() == 0
 
     def synchronize(self):
         if self._dev.type == "cuda":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import FwdrevError, check
+from .errors import FwdrevError
 from .plan import planned
 from .ops import Ops
 
@@ -44,30 +44,43 @@ def run(mode, target, chain, x, key, body, check=True) -> Result:
     """One engine call: x checked (chain.input), then the chain's plan for (mode, target,
     *key) run on it — recorded on the first call by body(chain, k, x, *key) -> (value,
     grad, jac), which computes through the counting kernel k (modes.plan). check=False
-    skips the finiteness check of the answer, for timing loops that check once outside."""
-    x = chain.input(x, check)
+    skips the finiteness tests of x and of the answer, for timing loops that check once
+    outside. Where the backend allows (Backend.test_x_first is False: torch), x is tested
+    together with the answer, after the plan: one host sync on CUDA for all of it."""
+    b = chain.backend
+    first = check and b.test_x_first
+    x = chain.input(x, first)
     p, out = planned(chain, (mode, target), key, x, body)
     value, grad, jac = out if out is not None else p.run(x)
     if check:
-        check_answer(mode, target, chain.backend, value, grad, jac)
+        check_answer(mode, target, b, value, grad, jac, x=None if first else x)
     return Result(mode, target, value, p.ops, dict(p.phases), grad=grad, jac=jac, mem=p.mem)
 
 
 def check_wrt(wrt):
-    check(wrt in TARGETS, f"unknown wrt {wrt!r} (known: {', '.join(TARGETS)})")
+    if wrt not in TARGETS:  # (no message built on every call: this runs per engine call)
+        raise FwdrevError(f"unknown wrt {wrt!r} (known: {', '.join(TARGETS)})")
 
 
-def check_answer(mode, target, b, value, grad=None, jac=None):
+def check_answer(mode, target, b, value, grad=None, jac=None, x=None):
     """Refuse a non-finite answer rather than return it: the value (f(x), or ŷ for a
     Jacobian) and every array of the derivative (each layer's ∂f/∂W_i and ∂f/∂b_i for
-    wrt="params"). Engines and peers alike."""
+    wrt="params"); and x, when given (it was not tested before the call). Engines and peers
+    alike. One test of everything together (one device sync on CUDA); only a failure looks
+    at the parts, to say which: x first, as bad input."""
+    d = jac if jac is not None else grad
+    arrays = list(_flat(d)) if isinstance(d, (list, tuple)) else [d]
+    if x is not None:
+        arrays.append(x)
+    if b.all_finite(value, *arrays):
+        return
+    if x is not None and not b.all_finite(x):
+        raise FwdrevError("x contains NaN or inf")
     what = "the Jacobian" if jac is not None else "the gradient"
-    for a in _flat([jac if jac is not None else grad]):
-        if not b.all_finite(a):
-            raise FwdrevError(f"{mode} {target}: {what} is not finite (overflow in the chain?)")
-    if not b.all_finite(value):
-        name = "ŷ = h(x)" if jac is not None else "the value f(x)"
-        raise FwdrevError(f"{mode} {target}: {name} is not finite (overflow in the chain?)")
+    if not b.all_finite(*arrays):
+        raise FwdrevError(f"{mode} {target}: {what} is not finite (overflow in the chain?)")
+    name = "ŷ = h(x)" if jac is not None else "the value f(x)"
+    raise FwdrevError(f"{mode} {target}: {name} is not finite (overflow in the chain?)")
 
 
 def split_params(chain, k, vec):

@@ -23,6 +23,7 @@ per layer) and answers by recording a new plan.
 """
 from __future__ import annotations
 
+import math
 import weakref
 
 from .kernel import Kernel
@@ -89,8 +90,8 @@ class _Recording:
         if isinstance(a, (list, tuple)):
             inner = ", ".join(self.spec(v) for v in a)
             return f"[{inner}]" if isinstance(a, list) else f"({inner}{',' if len(a) == 1 else ''})"
-        if a is None or type(a) in (bool, int, float, str):
-            return repr(a)
+        if a is None or type(a) in (bool, int, str) or (type(a) is float and math.isfinite(a)):
+            return repr(a)  # (inf and nan have no literal: held as constants)
         self.consts.append(a)
         return f"c{len(self.consts) - 1}"
 
@@ -104,8 +105,10 @@ class Plan:
         keep = rec.slots_in(list(out))
         self.mem, last = memory(rec, keep)
         lines = []
+        infix = rec._b.operators  # calls that are the arrays' own operator: one call less a step
         for t, (name, args, n) in enumerate(rec.steps):
-            lines.append(f"    r{n} = {name}({', '.join(args)})")
+            op = infix.get(name) if len(args) == 2 else None
+            lines.append(f"    r{n} = {args[0]} {op} {args[1]}" if op else f"    r{n} = {name}({', '.join(args)})")
             dead = [f"r{s}" for s, at in last.items() if at == t and s not in keep]
             if dead:  # free what no later step reads, as the counted peak assumes
                 lines.append(f"    del {', '.join(dead)}")

@@ -45,7 +45,7 @@ class ShapeBackend(Backend):
 
     def asarray(self, data): return data if isinstance(data, Shape) else Shape(getattr(data, "shape", ()))
     def owns(self, a): return isinstance(a, Shape)
-    def all_finite(self, a): return True
+    def all_finite(self, *arrays): return True
     def matmul(self, a, b):
         n = () if a.ndim == 1 else (a.shape[0],)
         l = () if b.ndim == 1 else (b.shape[1],)

@@ -108,3 +108,56 @@ def test_non_finite_value_is_refused(backend):
     for mode in ("forward", "reverse"):
         _raises(rf"^{mode} gradient: the value f\(x\) is not finite", MODES[mode].gradient, c, [1e20])
         _raises(rf"^{mode} jacobian: ŷ = h\(x\) is not finite", MODES[mode].jacobian, wide, [3e38, 3e38])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_all_finite_agrees_with_isfinite_everywhere(backend, dtype):
+    """The fast test (a dot product with zeros for small arrays, isfinite beyond
+    Backend.SMALL) against np.isfinite: one bad entry at every position of every size,
+    around the SMALL threshold too, in any of several arrays, and scalars."""
+    be = get_backend(backend, dtype=dtype)
+    rng = np.random.default_rng(0)
+    sizes = [1, 2, 3, 7, 16, 33, 255, be.SMALL - 1, be.SMALL, be.SMALL + 1]
+    for n in sizes:
+        big = 1e308 if dtype == "float64" else 1e38  # finite, but any two sum to inf:
+        base = (1 + rng.uniform(0, 0.7, n)) * big  # a test by summing would fail here
+        assert be.all_finite(be.asarray(base))
+        positions = range(n) if n < 300 else [0, 1, n // 2, n - 2, n - 1]
+        for bad in (np.nan, np.inf, -np.inf):
+            for i in positions:
+                a = base.copy()
+                a[i] = bad
+                assert not be.all_finite(be.asarray(a)), (n, i, bad)
+                # in the second of three arrays, matrices among them
+                m = be.asarray(a.reshape(1, -1))
+                assert not be.all_finite(be.asarray(base), m, be.asarray(2.0))
+    ok = [be.asarray(rng.standard_normal((4, 5))), be.asarray(rng.standard_normal(3)), 1.5,
+          be.asarray(3.0)]
+    assert be.all_finite(*ok) and be.all_finite()
+    for bad in (math.nan, math.inf):
+        assert not be.all_finite(*ok, bad)
+        assert not be.all_finite(*ok, be.asarray(bad))
+    wrong_dtype = np.array([1.0, np.nan], dtype="float16")  # not the backend's: by isfinite
+    if backend == "numpy":
+        assert not be.all_finite(wrong_dtype)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_non_finite_x_of_the_backends_own_type_is_refused(backend):
+    """x already on the backend skips conversion; torch tests it together with the answer
+    (one sync on CUDA), numpy before computing. Either way an x with inf is refused even
+    where the answer would be finite (tanh saturates: the gradient through it is 0), with
+    no warning on the way, for every engine and target."""
+    import warnings
+    c = Chain.random([3, 4, 2], activation="tanh", loss="squared", backend=backend, seed=1)
+    x = c.backend.asarray([1.0, math.inf, 0.5])
+    unchecked = MODES["reverse"].gradient(c, x, check=False)
+    assert c.backend.all_finite(unchecked.value, unchecked.grad)  # so only x can be refused
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for mode in ("forward", "reverse", "cheapest"):
+            e = MODES[mode]
+            for call in (lambda: e.gradient(c, x), lambda: e.gradient(c, x, wrt="params"),
+                         lambda: e.jacobian(c, x)):
+                _raises("x contains NaN or inf", call)
