@@ -6,7 +6,9 @@
     res.grad, res.value, res.ops.total, res.phases
 
 Every entry of `MODES` has the same two functions, `gradient(chain, x, wrt="input",
-dense_B=False)` and `jacobian(chain, x)`, returning a `Result`.
+dense_B=False)` and `jacobian(chain, x)`, returning a `Result`. Both take check=False (no
+finiteness tests, for timing loops); an engine's also take exec="graph" (the call replayed
+from a CUDA graph; its module's `execs` lists what it runs).
 """
 from . import cheapest, forward, jax_peers, predict, reverse, torch_peers
 from .backends import BACKENDS, DTYPES, cuda_available, get_backend

@@ -54,6 +54,12 @@ class Backend:
     def all_finite(self, *arrays) -> bool: raise NotImplementedError  # every entry of every one?
     def synchronize(self): pass
 
+    def capture(self, fn, x):
+        """fn(x) -> (value, grad, jac) captured once in a CUDA graph: a call(x) that replays
+        it on x. Only where the backend runs on CUDA (TorchBackend)."""
+        raise FwdrevError(f"exec 'graph' replays a CUDA graph: it needs the torch backend on "
+                          f"a CUDA device, not {self.name} on {self.device}")
+
     SMALL = 1 << 16
     """Arrays up to this many entries are tested by one dot product with zeros: inf·0 and
     NaN·0 are NaN and anything finite gives exactly 0, so Σ_arrays a·0 is 0 when all are
@@ -212,6 +218,51 @@ class TorchBackend(Backend):
             else:
                 bad = term if bad is None else bad + term
         return bad is None or bad.item() == 0
+
+    WARMUP = 3
+    """Eager runs before a capture, on the capture's stream: lazy initialisation (cuBLAS
+    handles and workspaces, the allocator's blocks) must not happen inside it."""
+
+    def capture(self, fn, x):
+        """fn(x) -> (value, grad, jac) captured once in a CUDA graph on a static copy of x;
+        returns call(x): copy x in, replay, and return copies of the outputs (the graph
+        writes them to the same memory on every replay). fn must not synchronise with the
+        host — a plan never does: it is backend calls only (modes.plan)."""
+        if self._cpu:
+            return super().capture(fn, x)
+        static_x = x.clone()
+        graph, out = self._cuda_graph(fn, static_x)
+        copy = self._copy
+
+        def replay(x):
+            static_x.copy_(x)
+            graph.replay()
+            return copy(out)
+        return replay
+
+    def _cuda_graph(self, fn, static_x):
+        """(graph, its outputs): fn(static_x) captured in a torch.cuda.CUDAGraph, after
+        WARMUP eager runs on the stream the capture then uses (per-stream library handles
+        are made outside the capture), as torch's CUDA-graph notes do it."""
+        cuda = self.torch.cuda
+        stream = cuda.Stream(device=self._dev)
+        stream.wait_stream(cuda.current_stream(self._dev))
+        with cuda.stream(stream):
+            for _ in range(self.WARMUP):
+                fn(static_x)
+        graph = cuda.CUDAGraph()
+        with cuda.graph(graph, stream=stream):
+            out = fn(static_x)
+        cuda.current_stream(self._dev).wait_stream(stream)
+        return graph, out
+
+    def _copy(self, out):
+        """Each tensor of a nested (tuple | list | tensor | None | number) copied."""
+        if isinstance(out, self.torch.Tensor):
+            return out.clone()
+        if isinstance(out, (list, tuple)):
+            return type(out)(self._copy(o) for o in out)
+        return out
 
     def synchronize(self):
         if self._dev.type == "cuda":

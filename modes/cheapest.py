@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from . import reverse
 from .chain import evaluate
-from .engine import check_wrt, run
+from .engine import EXECS, check_wrt, run
 from .ops import product_ops
 
 name = "cheapest"
+execs = EXECS  # eager, and replayed from a CUDA graph (exec="graph")
 
 DENSE, DIAG = "dense", "diag"
 
@@ -106,15 +107,15 @@ def _product(chain, k, x, with_loss):
     return (t.value, out, None) if with_loss else (t.yhat, None, out)
 
 
-def gradient(chain, x, wrt="input", dense_B=False, check=True):
+def gradient(chain, x, wrt="input", dense_B=False, check=True, exec="eager"):
     """∇f at x: for the input by the cheapest bracketing of J_ℓ A_L ⋯ A_0; for the
     parameters by backpropagation (see the module's docstring)."""
     check_wrt(wrt)
     if wrt == "params":
-        return run(name, "params", chain, x, (dense_B,), reverse.backprop, check)
-    return run(name, "gradient", chain, x, (True,), _product, check)
+        return run(name, "params", chain, x, (dense_B,), reverse.backprop, check, exec)
+    return run(name, "gradient", chain, x, (True,), _product, check, exec)
 
 
-def jacobian(chain, x, check=True):
+def jacobian(chain, x, check=True, exec="eager"):
     """The K × d Jacobian of h at x by the cheapest bracketing of A_L ⋯ A_0."""
-    return run(name, "jacobian", chain, x, (False,), _product, check)
+    return run(name, "jacobian", chain, x, (False,), _product, check, exec)

@@ -9,6 +9,8 @@ from .plan import planned
 from .ops import Ops
 
 TARGETS = ("input", "params")
+EXECS = ("eager", "graph")
+"""How an engine's plan runs: call by call from Python, or replayed from a CUDA graph."""
 
 
 @dataclass
@@ -40,18 +42,29 @@ class Result:
         return total
 
 
-def run(mode, target, chain, x, key, body, check=True) -> Result:
+def run(mode, target, chain, x, key, body, check=True, exec="eager") -> Result:
     """One engine call: x checked (chain.input), then the chain's plan for (mode, target,
     *key) run on it — recorded on the first call by body(chain, k, x, *key) -> (value,
     grad, jac), which computes through the counting kernel k (modes.plan). check=False
     skips the finiteness tests of x and of the answer, for timing loops that check once
     outside. Where the backend allows (Backend.test_x_first is False: torch), x is tested
-    together with the answer, after the plan: one host sync on CUDA for all of it."""
+    together with the answer, after the plan: one host sync on CUDA for all of it.
+
+    exec="graph" replays the plan from a CUDA graph, captured on the plan's first such
+    call (Backend.capture; torch on CUDA only): the same Result, its arrays copied out of
+    the graph's memory. A plan recorded anew (weights assigned) is captured anew."""
+    if exec not in EXECS:
+        raise FwdrevError(f"unknown exec {exec!r} (known: {', '.join(EXECS)})")
     b = chain.backend
     first = check and b.test_x_first
     x = chain.input(x, first)
     p, out = planned(chain, (mode, target), key, x, body)
-    value, grad, jac = out if out is not None else p.run(x)
+    if exec == "graph":
+        if p.graph is None:
+            p.graph = b.capture(p.run, x)
+        value, grad, jac = p.graph(x)
+    else:
+        value, grad, jac = out if out is not None else p.run(x)
     if check:
         check_answer(mode, target, b, value, grad, jac, x=None if first else x)
     return Result(mode, target, value, p.ops, dict(p.phases), grad=grad, jac=jac, mem=p.mem)

@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 from .chain import evaluate
-from .engine import check_wrt, run, split_params
+from .engine import EXECS, check_wrt, run, split_params
 
 name = "forward"
+execs = EXECS  # eager, and replayed from a CUDA graph (exec="graph")
 
 
 def _accumulate(chain, k, t):
@@ -21,14 +22,14 @@ def _accumulate(chain, k, t):
     return F
 
 
-def gradient(chain, x, wrt="input", dense_B=False, check=True):
+def gradient(chain, x, wrt="input", dense_B=False, check=True, exec="eager"):
     """∇f at x with respect to the input (wrt="input") or to every layer's parameters
     (wrt="params"). dense_B is accepted for symmetry with reverse mode: forward
     accumulation places B_i as a block and never multiplies by it, so it changes nothing."""
     check_wrt(wrt)
     if wrt == "input":
-        return run(name, "gradient", chain, x, (), _input_gradient, check)
-    return run(name, "params", chain, x, (), _params_gradient, check)
+        return run(name, "gradient", chain, x, (), _input_gradient, check, exec)
+    return run(name, "params", chain, x, (), _params_gradient, check, exec)
 
 
 def _input_gradient(chain, k, x):
@@ -50,9 +51,9 @@ def _params_gradient(chain, k, x):
     return t.value, split_params(chain, k, vec), None
 
 
-def jacobian(chain, x, check=True):
+def jacobian(chain, x, check=True, exec="eager"):
     """The K × d Jacobian of h at x, by accumulating F_L."""
-    return run(name, "jacobian", chain, x, (), _jacobian, check)
+    return run(name, "jacobian", chain, x, (), _jacobian, check, exec)
 
 
 def _jacobian(chain, k, x):

@@ -101,6 +101,7 @@ class Plan:
 
     def __init__(self, rec: _Recording, out, phases, guard):
         self.phases, self.ops, self.guard, self.epoch = phases, phases["chain"], guard, EPOCH[0]
+        self.graph = None  # run(x) replayed from a CUDA graph, once captured (modes.engine)
         self.profile = list(rec.shapes)  # (backend call, argument shapes, output shape) per step
         keep = rec.slots_in(list(out))
         self.mem, last = memory(rec, keep)

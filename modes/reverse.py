@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 from .chain import evaluate
-from .engine import check_wrt, run
+from .engine import EXECS, check_wrt, run
 
 name = "reverse"
+execs = EXECS  # eager, and replayed from a CUDA graph (exec="graph")
 
 
 def _chain_back(chain, k, t, G):
@@ -20,14 +21,14 @@ def _chain_back(chain, k, t, G):
     return G
 
 
-def gradient(chain, x, wrt="input", dense_B=False, check=True):
+def gradient(chain, x, wrt="input", dense_B=False, check=True, exec="eager"):
     """∇f at x with respect to the input (wrt="input") or to every layer's parameters
     (wrt="params", by backpropagation). dense_B=True materialises each B_i and multiplies
     by it as a dense matrix: the same numbers at a far larger count."""
     check_wrt(wrt)
     if wrt == "input":
-        return run(name, "gradient", chain, x, (), _input_gradient, check)
-    return run(name, "params", chain, x, (dense_B,), backprop, check)
+        return run(name, "gradient", chain, x, (), _input_gradient, check, exec)
+    return run(name, "params", chain, x, (dense_B,), backprop, check, exec)
 
 
 def _input_gradient(chain, k, x):
@@ -53,9 +54,9 @@ def backprop(chain, k, x, dense_B):
     return t.value, grads[::-1], None
 
 
-def jacobian(chain, x, check=True):
+def jacobian(chain, x, check=True, exec="eager"):
     """The K × d Jacobian of h at x, one row-vector chain for all K rows at once."""
-    return run(name, "jacobian", chain, x, (), _jacobian, check)
+    return run(name, "jacobian", chain, x, (), _jacobian, check, exec)
 
 
 def _jacobian(chain, k, x):
