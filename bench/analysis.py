@@ -2,8 +2,10 @@
 fitted time exponents on them, and forward/reverse time ratios per point.
 
 Slopes are fitted only where the work dominates the fixed cost of a call: on points whose
-median time is at least FIT_FACTOR × the smallest median time of that mode on that
-configuration (the floor: Python dispatch, ≈ 0.1 ms per engine call on a CPU).
+median time is at least FIT_FACTOR × their floor, the same call on the chain of width 1
+timed beside them (bench.floor: per configuration and exec, a CUDA graph's replays being
+a configuration of their own); rows from before that use the smallest median time of the
+mode on the configuration.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import pandas as pd
 from . import store
 
 SIZE_AXES = ("L", "m", "d", "K")
-CONFIG = ("backend", "device", "dtype", "threads")
+CONFIG = ("backend", "device", "exec", "dtype", "threads")
 FIT_FACTOR = 5.0
 """A point enters a slope fit when its time is at least this many times the floor."""
 
@@ -29,9 +31,10 @@ def load(run_dir, rows=None) -> pd.DataFrame:
     for c in ("threads", "L", "m", "d", "K", "waist", "ops_mults", "ops_adds", "ops_total",
               "ops_predicted", "time_median_s", "time_iqr_s", "time_min_s", "rounds",
               "grad_relerr", "tol", "time_estimate_s", "time_model_s", "mem_counted_bytes",
-              "mem_predicted_bytes", "mem_measured_bytes", "flops_torch", "compile_s"):
+              "mem_predicted_bytes", "mem_measured_bytes", "flops_torch", "compile_s", "floor_s"):
         df[c] = pd.to_numeric(df[c], errors="coerce")
     df["waist"] = df["waist"].fillna(0)
+    df["exec"] = df["exec"].fillna("eager").replace("", "eager")
     df["ops_exact"] = df["ops_exact"].astype(str).eq("True")
     df["reason"] = df["reason"].fillna("")
     df["lines"] = df["lines"].fillna("")
@@ -45,15 +48,25 @@ def engines_only(df) -> pd.DataFrame:
 
 
 def config_label(row) -> str:
-    """backend/device/dtype/N thread(s), the label of a configuration."""
+    """backend/device[ graph]/dtype/N thread(s), the label of a configuration: a CUDA graph's
+    replays are a configuration of their own (their own floor, lines and fits)."""
     t = int(row["threads"])
-    return f"{row['backend']}/{row['device']}/{row['dtype']}/{t} thread{'s' if t > 1 else ''}"
+    ex = f" {row['exec']}" if row.get("exec", "eager") not in ("eager", "", None) else ""
+    return f"{row['backend']}/{row['device']}{ex}/{row['dtype']}/{t} thread{'s' if t > 1 else ''}"
 
 
 def floors(df) -> dict:
-    """{(config, mode): smallest median time}: the fixed cost of a call, per configuration."""
+    """{(config, mode): smallest median time}: the fixed cost of a call, per configuration,
+    for rows without a measured floor of their own (floor_s: runs from before it)."""
     ok = df[df.status == "ok"]
     return ok.groupby(["config", "mode"]).time_median_s.min().to_dict()
+
+
+def above_floor(rows, floor: float = 0.0):
+    """Which rows take at least FIT_FACTOR × their floor: each row's own measured floor_s
+    (bench.floor), else `floor` (the configuration's smallest time, from floors())."""
+    own = rows["floor_s"].fillna(floor) if "floor_s" in rows else floor
+    return rows.time_median_s >= FIT_FACTOR * own
 
 
 # -- lines --------------------------------------------------------------------------------
@@ -133,7 +146,7 @@ def fit(line: Line, mode: str, floor: float, llc=None) -> dict:
     and at DRAM speed above, so a line across the boundary fits steeper than its counts.
     """
     r = line.rows[line.rows["mode"] == mode]
-    keep = r[r.time_median_s >= FIT_FACTOR * floor]
+    keep = r[above_floor(r, floor)]
     out = {"mode": mode, "n_fit": len(keep), "n": len(r), "keep": keep,
            "slope": _slope(keep, line.axis, "time_median_s"),
            "predicted": _slope(keep, line.axis, "ops_predicted"),

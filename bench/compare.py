@@ -4,8 +4,8 @@
     fwdrev compare cpu-run gpu-run --by device       # pair CPU and GPU rows
     fwdrev compare numpy-run torch-run --by backend
 
-Rows pair up on (target, L, m, d, K, mode) and on every configuration column (backend,
-device, dtype, threads) not named by --by; without --by, a configuration column whose
+Rows pair up on (target, L, m, d, K, waist, mode) and on every configuration column
+(backend, device, exec, dtype, threads) not named by --by; without --by, a configuration column whose
 values differ between the two runs is left out of the pairing by itself. Per pair: B's
 median time over A's, both medians and IQRs, each run's forward/reverse time ratio at that
 point, and any difference in counted operations (there must be none for the same point:
@@ -18,8 +18,8 @@ import argparse
 import sys
 from pathlib import Path
 
-SHAPE = ("target", "L", "m", "d", "K", "mode")
-CONFIG = ("backend", "device", "dtype", "threads")
+SHAPE = ("target", "L", "m", "d", "K", "waist", "mode")
+CONFIG = ("backend", "device", "exec", "dtype", "threads")
 
 
 def pair(a, b, by=()):

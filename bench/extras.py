@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from modes import ENGINES, predict
 
+from .floor import floor_seconds
 from .memory import measured_peak_bytes
 from .model import ITEMSIZE, predict_seconds
 from .points import Point
@@ -35,7 +36,7 @@ def calibration_for(point: Point):
 def describe(point: Point, mode: str, res, call, chain, cal=None) -> dict:
     """The extra columns of (point, mode), from the untimed Result `res` of `call`;
     time_model_s with the calibration `cal` when there is one."""
-    out = {}
+    out = {"floor_s": floor_seconds(point, mode)}
     item = ITEMSIZE.get(point.dtype, 8)
     if mode in ENGINES:
         ops = res.ops
@@ -44,9 +45,12 @@ def describe(point: Point, mode: str, res, call, chain, cal=None) -> dict:
         if point.uniform and mode in ("forward", "reverse"):
             out["mem_predicted_bytes"] = item * predict.memory_peak(
                 point.target, mode, point.L, point.m, point.d, point.K)
-        measured, why = measured_peak_bytes(call, point.backend, point.device)
-        out.update(mem_measured_bytes=measured, mem_reason=why)
-        if cal is not None:
+        if point.exec == "eager":
+            measured, why = measured_peak_bytes(call, point.backend, point.device)
+            out.update(mem_measured_bytes=measured, mem_reason=why)
+        else:  # a replay allocates only the copies out; the rest is the graph's, from capture
+            out["mem_reason"] = "a CUDA graph's memory is its private pool, taken at capture"
+        if cal is not None and point.exec == "eager":  # the model is of eager calls
             out["time_model_s"] = predict_seconds(cal, point, mode)
     else:
         out["mem_reason"] = "a peer's memory is its framework's (not counted)"

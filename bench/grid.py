@@ -12,13 +12,14 @@ import re
 
 from modes import BACKENDS, DTYPES, MODES, FwdrevError, cuda_available
 
-from .points import TARGETS, Point
+from .points import TARGETS, Point, execs
 from .presets import AXES, AXIS_DEFAULTS, INT_AXES, PRESETS
 
 CHOICES = {
     "mode": tuple(MODES),
     "backend": tuple(BACKENDS),
     "device": ("cpu", "cuda", "auto"),
+    "exec": ("eager", "graph", "auto"),
     "dtype": DTYPES,
     "target": TARGETS,
 }
@@ -82,8 +83,10 @@ def subgrids(preset_name, overrides: dict) -> list:
 def expand(grids) -> list:
     """[(Point, modes tuple, line names)]: the union of the sub-grids, each point once.
 
-    Impossible combinations (numpy on a GPU) are dropped; "auto" devices become the CPU
-    plus CUDA where present; a point in several lines keeps every line's name.
+    Impossible combinations are dropped: numpy on a GPU, exec graph off CUDA, and the modes
+    that cannot run a point's exec (peers replay no graph). "auto" devices become the CPU
+    plus CUDA where present, "auto" exec eager (and graph on CUDA); a point in several
+    lines keeps every line's name.
     """
     cases = {}
     for g in grids:
@@ -94,22 +97,32 @@ def expand(grids) -> list:
                 kw["d"] = kw["m"]
             if kw["waist"] and kw["L"] != 3:
                 continue  # an hourglass is [d, m, s, m, K]: with another L, not a point at all
-            for device in _devices(kw["device"]):
+            for device, ex in _devices_execs(kw["device"], kw["exec"]):
                 if kw["backend"] == "numpy" and device != "cpu":
                     continue  # numpy has no GPU: not a point at all
-                point = Point(**{**kw, "device": device})
+                runs = tuple(m for m in modes if ex in execs(m))
+                if not runs:
+                    continue
+                point = Point(**{**kw, "device": device, "exec": ex})
                 _, old_modes, lines = cases.get(point.key(), (point, (), []))
-                merged = tuple(m for m in MODES if m in old_modes or m in modes)
+                merged = tuple(m for m in MODES if m in old_modes or m in runs)
                 cases[point.key()] = (point, merged, lines + [g["name"]])
     if not cases:
-        raise FwdrevError("the grid is empty (numpy runs on the CPU only; ask for --backend torch)")
+        raise FwdrevError("the grid is empty (numpy runs on the CPU only, and exec graph on CUDA "
+                          "with the torch backend, for the engines only)")
     return [(p, m, list(dict.fromkeys(lines))) for p, m, lines in cases.values()]
 
 
-def _devices(device):
-    if device == "auto":
-        return ["cpu", "cuda"] if cuda_available() else ["cpu"]
-    return [device]
+def _devices_execs(device, ex):
+    """[(device, exec)] of one grid entry: auto devices resolved, exec graph on CUDA only."""
+    devices = (["cpu", "cuda"] if cuda_available() else ["cpu"]) if device == "auto" else [device]
+    out = []
+    for dev in devices:
+        cuda = dev.startswith("cuda")
+        for e in (["eager", "graph"] if cuda else ["eager"]) if ex == "auto" else [ex]:
+            if e == "eager" or cuda:
+                out.append((dev, e))
+    return out
 
 
 def spec_hash(spec: dict) -> str:
@@ -123,7 +136,9 @@ def allowed(axis: str) -> str:
     """The values an axis flag takes, in words."""
     if axis in INT_AXES:
         return f"integers ≥ {_lowest(axis)}" + (", or m (d = m)" if axis == "d" else "")
-    extra = " (auto: the CPU, plus CUDA where present)" if axis == "device" else ""
+    extra = {"device": " (auto: the CPU, plus CUDA where present)",
+             "exec": " (graph: each engine call replayed from a CUDA graph, on CUDA only; auto: "
+                     "eager, and graph on CUDA)"}.get(axis, "")
     return ", ".join(CHOICES[axis]) + extra
 
 

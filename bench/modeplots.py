@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from . import analysis  # noqa: E402
 from .plots import save as _save  # noqa: E402
 
 AXES = ("m", "d", "L", "K")
@@ -183,7 +184,7 @@ def model_section(df) -> list:
     if ok.empty:
         return []
     floor = ok.groupby(["config", "mode"]).time_median_s.transform("min")
-    above = err[ok.time_median_s >= 5 * floor]
+    above = err[analysis.above_floor(ok.assign(floor_s=ok.floor_s.fillna(floor)))]
     q = lambda s, p: f"{np.quantile(s, p):.0%}" if len(s) else "–"  # noqa: E731
     est = ok[ok.time_estimate_s > 0]
     ratio = (est.time_estimate_s / est.time_median_s)

@@ -3,7 +3,8 @@
 Per backend and device, at a tiny, a middle and a large size, the per-call time of
 `MODES[mode].gradient(chain, x)` with its default arguments (every check on), the same call
 with check=False (as the sweep and the gate time it), the same arithmetic written by hand
-(bench.gate.reference), and torch.autograd (reverse only: it is a reverse-mode peer). The
+(bench.gate.reference), and torch.autograd (reverse only: it is a reverse-mode peer); on
+CUDA also the engine replayed from a CUDA graph (exec="graph", check=False). The
 candidates are timed round-robin in one process, the order rotated each round (a peer
 last, then untimed calls to settle the caches it evicted), each call on the next of 16
 inputs (no answer can be memoised on x); a candidate's time is its
@@ -26,7 +27,11 @@ SIZES = {  # name: {mode: (L, m, d, K)}
     "tiny": {"forward": (2, 16, 16, 10), "reverse": (2, 16, 16, 10)},
     "middle": {"forward": (3, 64, 32, 1), "reverse": (3, 64, 32, 1)},
     "large": {"forward": (2, 768, 768, 1), "reverse": (2, 3072, 3072, 1)},
+    # the sizes of issue 10's GPU targets (a GPU's launch-bound and its middling case)
+    "L2m64": {"forward": (2, 64, 64, 1), "reverse": (2, 64, 64, 1)},
+    "L8m1024": {"reverse": (8, 1024, 1024, 10)},
 }
+DEFAULT_SIZES = ("tiny", "middle", "large")
 N_X = 16
 
 
@@ -45,6 +50,8 @@ def candidates(point: Point, mode: str) -> dict:
     out = {"engine": wrap(lambda x: eng.gradient(chain, x)),
            "unchecked": wrap(lambda x: eng.gradient(chain, x, check=False)),
            "hand": wrap(ref)}
+    if point.device.startswith("cuda"):
+        out["graph"] = wrap(lambda x: eng.gradient(chain, x, check=False, exec="graph"))
     if mode == "reverse":
         out["autograd"] = wrap(lambda x: MODES["autograd"].gradient(chain, x))
     xs = [chain.random_x(100 + i) for i in range(N_X)]
@@ -80,14 +87,14 @@ def measure(point: Point, mode: str, seconds: float) -> dict:
     return {n: median(v) for n, v in times.items()}, ratios, r
 
 
-def rows(backends, devices, sizes, seconds):
+def rows(backends, devices, sizes, seconds, dtype="float64"):
     for backend in backends:
         for device in devices:
             if device == "cuda" and (backend != "torch" or not cuda_available()):
                 continue
             for size in sizes:
                 for mode, (L, m, d, K) in SIZES[size].items():
-                    p = Point(backend=backend, device=device, L=L, m=m, d=d, K=K)
+                    p = Point(backend=backend, device=device, dtype=dtype, L=L, m=m, d=d, K=K)
                     t, r, n = measure(p, mode, seconds)
                     yield p, size, mode, t, r, n
 
@@ -107,8 +114,10 @@ def main(argv=None, command="overhead") -> int:
     ap.add_argument("--backend", default="numpy,torch", help="comma-separated (default %(default)s)")
     ap.add_argument("--device", default="cpu,cuda", help="comma-separated; cuda is skipped "
                     "without a GPU (default %(default)s)")
-    ap.add_argument("--size", default=",".join(SIZES), help=f"comma-separated, of {', '.join(SIZES)} "
-                    "(default all)")
+    ap.add_argument("--size", default=",".join(DEFAULT_SIZES),
+                    help=f"comma-separated, of {', '.join(SIZES)} (default %(default)s)")
+    ap.add_argument("--dtype", default="float64", choices=("float64", "float32"),
+                    help="(default %(default)s)")
     ap.add_argument("--seconds", type=float, default=1.0, help="time per size and mode (default %(default)s)")
     try:
         args = ap.parse_args(argv)
@@ -122,15 +131,18 @@ def main(argv=None, command="overhead") -> int:
         return 2
     set_threads(1)
     print("per-call time (µs, median) and ratio to the same arithmetic by hand (median of "
-          "per-round ratios), 1 thread, exec eager")
+          f"per-round ratios), {args.dtype}, 1 thread; graph: the unchecked call replayed from a CUDA graph")
     print(f"{'backend/device':14} {'size':6} {'mode':7} {'L,m,d,K':>16} {'engine':>10} {'unchecked':>10} "
-          f"{'hand':>10} {'autograd':>10} {'engine':>7} {'uncheck':>7} {'autograd':>7}  rounds")
+          f"{'graph':>10} {'hand':>10} {'autograd':>10} {'engine':>7} {'uncheck':>7} {'graph':>7} "
+          f"{'autograd':>7}  rounds")
     try:
-        for p, size, mode, t, r, n in rows(args.backend.split(","), args.device.split(","), sizes, args.seconds):
+        for p, size, mode, t, r, n in rows(args.backend.split(","), args.device.split(","), sizes,
+                                           args.seconds, args.dtype):
             shape = f"{p.L},{p.m},{p.d},{p.K}"
             print(f"{p.backend + '/' + p.device:14} {size:6} {mode:7} {shape:>16} {_us(t['engine'])} "
-                  f"{_us(t['unchecked'])} {_us(t['hand'])} {_us(t.get('autograd'))} {_x(r['engine'])} "
-                  f"{_x(r['unchecked'])} {_x(r.get('autograd'))}  {n}", flush=True)
+                  f"{_us(t['unchecked'])} {_us(t.get('graph'))} {_us(t['hand'])} "
+                  f"{_us(t.get('autograd'))} {_x(r['engine'])} {_x(r['unchecked'])} "
+                  f"{_x(r.get('graph'))} {_x(r.get('autograd'))}  {n}", flush=True)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

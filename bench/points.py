@@ -1,8 +1,9 @@
 """A benchmark point and the callables that time it, shared by the sweep and the gate.
 
-A point is data: backend, device, dtype, threads, target, L, m, d, K, and a waist: a point
-with waist = s > 0 is the hourglass [d, m, s, m, K] (L = 3), where the cheapest bracketing
-beats both pure modes. `prepare` builds the chain and input outside any timed region and
+A point is data: backend, device, dtype, threads, target, L, m, d, K, a waist and an exec:
+a point with waist = s > 0 is the hourglass [d, m, s, m, K] (L = 3), where the cheapest
+bracketing beats both pure modes; exec = "graph" replays each engine call from a CUDA graph
+(torch on CUDA, engines only) where "eager" runs it call by call. `prepare` builds the chain and input outside any timed region and
 returns one zero-argument callable per mode, which does exactly one call of that mode
 (an engine or a peer) and waits for the device (CUDA is asynchronous).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 from modes import MODES, Chain, FwdrevError, predict
+from modes.engine import EXECS
 
 TARGETS = ("gradient", "params", "jacobian")
 
@@ -27,10 +29,13 @@ class Point:
     d: int = 16
     K: int = 1
     waist: int = 0
+    exec: str = "eager"
 
     def __post_init__(self):
         if self.waist and self.L != 3:
             raise FwdrevError(f"a waist needs L = 3 (the hourglass [d, m, s, m, K]), got L = {self.L}")
+        if self.exec not in EXECS:
+            raise FwdrevError(f"unknown exec {self.exec!r} (known: {', '.join(EXECS)})")
 
     @property
     def widths(self):
@@ -44,9 +49,10 @@ class Point:
 
     def key(self) -> str:
         """A stable identifier, used to skip points already done and to name gate points
-        (waist appears only when set, so uniform points keep the keys they always had)."""
+        (waist appears only when set and exec only when not eager, so uniform eager points
+        keep the keys they always had)."""
         return "/".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self)
-                        if f.name != "waist" or self.waist)
+                        if (f.name, getattr(self, f.name)) not in (("waist", 0), ("exec", "eager")))
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -58,7 +64,7 @@ class Point:
         if unknown:
             raise FwdrevError(f"unknown point field(s): {', '.join(sorted(unknown))}")
         kw = {k: (int(v) if names[k] in ("int", int) else str(v)) for k, v in d.items()
-              if not (k == "waist" and v in ("", None))}
+              if not (k in ("waist", "exec") and v in ("", None))}
         return cls(**kw)
 
 
@@ -82,17 +88,26 @@ def chain_for(point: Point, seed=0) -> Chain:
                         dtype=point.dtype, seed=seed)
 
 
+def execs(mode: str) -> tuple:
+    """How a mode can run: an engine declares its `execs` (eager, graph); a peer, eager."""
+    return tuple(getattr(MODES[mode], "execs", ("eager",)))
+
+
 def call_for(mode: str, point: Point, check=True):
     """The engine call that `point.target` names, as f(chain, x) -> Result. check=False
     times the call without its finiteness checks (no host sync on CUDA): check the answer
-    once outside the timed region."""
+    once outside the timed region. A graph point's call replays a CUDA graph."""
     engine = MODES[mode]
+    kw = {"check": check} if point.exec == "eager" else {"check": check, "exec": point.exec}
+    if point.exec not in execs(mode):
+        raise FwdrevError(f"mode {mode} cannot run with exec {point.exec!r} (it runs: "
+                          f"{', '.join(execs(mode))})")
     if point.target == "gradient":
-        return lambda chain, x: engine.gradient(chain, x, check=check)
+        return lambda chain, x: engine.gradient(chain, x, **kw)
     if point.target == "params":
-        return lambda chain, x: engine.gradient(chain, x, wrt="params", check=check)
+        return lambda chain, x: engine.gradient(chain, x, wrt="params", **kw)
     if point.target == "jacobian":
-        return lambda chain, x: engine.jacobian(chain, x, check=check)
+        return lambda chain, x: engine.jacobian(chain, x, **kw)
     raise FwdrevError(f"unknown target {point.target!r} (known: {', '.join(TARGETS)})")
 
 
@@ -107,6 +122,13 @@ def prepare(point: Point, modes=("forward", "reverse"), seed=0, chain=None):
     results = {mode: call_for(mode, point)(chain, x) for mode in modes}
     calls = {mode: _timed(call_for(mode, point, check=False), chain, x, sync) for mode in modes}
     return calls, results
+
+
+def eager_reference(point: Point, chain, seed=0):
+    """Reverse mode's eager Result on the input `prepare` uses: what a graph point's
+    replayed answers are held to."""
+    from dataclasses import replace
+    return call_for("reverse", replace(point, exec="eager"))(chain, chain.random_x(seed + 1))
 
 
 def _timed(fn, chain, x, sync):

@@ -6,7 +6,8 @@ The grid of a preset is the union of its sub-grids' Cartesian products (a point 
 twice is timed once). Two special values:
 
 - ``"d": ["m"]`` ties d to m (the d = m line, where forward mode costs ≈ 2Lm³);
-- ``"device": ["auto"]`` is the CPU, plus CUDA where a GPU is present.
+- ``"device": ["auto"]`` is the CPU, plus CUDA where a GPU is present;
+- ``"exec": ["auto"]`` (every preset's) is eager on the CPU, eager and graph on CUDA.
 
 Each sub-grid is a straight line through the shape space, so the report can fit a slope
 on it: time against m at d = m (forward ≈ m³, reverse ≈ m²), against m at fixed d, against
@@ -14,9 +15,11 @@ d at fixed m, against L, and the Jacobian's K (and d) lines for the d ≈ K cros
 """
 from __future__ import annotations
 
-AXES = ("L", "m", "d", "K", "waist", "mode", "backend", "device", "dtype", "target", "threads")
+AXES = ("L", "m", "d", "K", "waist", "mode", "backend", "device", "exec", "dtype", "target",
+        "threads")
 """Every axis of the grid, in the order they are shown. waist s > 0 makes the hourglass
-[d, m, s, m, K] (with L = 3)."""
+[d, m, s, m, K] (with L = 3). exec: eager, or graph (each engine call replayed from a CUDA
+graph: torch on CUDA, engines only); auto is eager on the CPU, both on CUDA."""
 
 INT_AXES = ("L", "m", "d", "K", "waist", "threads")
 
@@ -26,7 +29,7 @@ ALL_MODES = ["forward", "reverse", "cheapest", "autograd", "func-rev", "func-fwd
 
 AXIS_DEFAULTS = {
     "L": [2], "m": [64], "d": [64], "K": [1], "waist": [0],
-    "mode": ["forward", "reverse"], "backend": ["numpy"], "device": ["cpu"],
+    "mode": ["forward", "reverse"], "backend": ["numpy"], "device": ["cpu"], "exec": ["auto"],
     "dtype": ["float64"], "target": ["gradient"], "threads": [1],
 }
 """What an axis is when neither the sub-grid nor the command line names it. One thread

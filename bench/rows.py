@@ -29,7 +29,7 @@ CORE = [
 ]
 """The columns every points.csv has had (schema 1): a file without one is not ours."""
 ADDED = ["waist", "exec", "time_model_s", "mem_counted_bytes", "mem_predicted_bytes",
-         "mem_measured_bytes", "mem_reason", "flops_torch", "compile_s"]
+         "mem_measured_bytes", "mem_reason", "flops_torch", "compile_s", "floor_s"]
 """Schema 2's columns: written always, read as empty from a schema-1 file (the committed
 reference run), so older runs stay readable."""
 COLUMNS = CORE[:-1] + ADDED + CORE[-1:]
@@ -43,7 +43,7 @@ skipped: a guard or a missing GPU (reason says which); error: the engine raised.
 DONE = ("ok", "disagree")
 """Rows a resumed run keeps; skipped and error rows are planned again."""
 
-POINT_FIELDS = ("backend", "device", "dtype", "threads", "target", "L", "m", "d", "K", "waist")
+POINT_FIELDS = ("backend", "device", "dtype", "threads", "target", "L", "m", "d", "K", "waist", "exec")
 INTS = ("mem_estimate_bytes",)
 OK_INTS = ("ops_total", "rounds")
 OK_TIMES = ("time_median_s", "time_iqr_s", "time_min_s")

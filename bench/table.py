@@ -9,7 +9,7 @@ from __future__ import annotations
 from modes import MODES
 
 SHAPE = ("L", "m", "d", "K")
-CONFIG = ("backend", "device", "dtype", "threads")
+CONFIG = ("backend", "device", "dtype", "threads", "exec")
 
 
 def point_name(p) -> str:
@@ -18,7 +18,8 @@ def point_name(p) -> str:
     waist = str(p.get("waist") or "")
     shape = " ".join(f"{a}{p[a]}" for a in SHAPE) + (f" s{waist}" if waist not in ("", "0") else "")
     conf = "/".join(str(p[c]) for c in CONFIG[:3])
-    return f"{p['target']} {shape} {conf}/{p['threads']}t"
+    ex = str(p.get("exec") or "eager")
+    return f"{p['target']} {shape} {conf}/{p['threads']}t" + (f" {ex}" if ex != "eager" else "")
 
 
 def _ms(text) -> str:

@@ -22,7 +22,8 @@ from types import SimpleNamespace
 
 from . import extras, guards, raw, store, table
 from .meta import utc_now
-from .points import Point, agreement, chain_for, predicted_ops, prepare, set_threads
+from .points import (Point, agreement, chain_for, eager_reference, predicted_ops, prepare,
+                     set_threads)
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -66,14 +67,15 @@ def base_row(run_id, point: Point, mode, lines, tol) -> dict:
     return {"run_id": run_id, "point_key": point.key(), **point.as_dict(), "mode": mode,
             "ops_predicted": pred.total if pred is not None else None, "tol": tol,
             "lines": lines, "mem_estimate_bytes": guards.memory_bytes(point, (mode,)),
-            "exec": "eager", "reason": "", "finished_utc": utc_now()}
+            "reason": "", "finished_utc": utc_now()}
 
 
 def case_id(case) -> str:
-    """A readable pytest id: target-backend-device-dtype-tN-L-m-d-K-mode."""
+    """A readable pytest id: target-backend-device[-graph]-dtype-tN-L-m-d-K-mode."""
     p = case["point"]
     waist = f"-s{p['waist']}" if p.get("waist") else ""
-    return (f"{p['target']}-{p['backend']}-{p['device']}-{p['dtype']}-t{p['threads']}"
+    ex = f"-{p['exec']}" if p.get("exec", "eager") != "eager" else ""
+    return (f"{p['target']}-{p['backend']}-{p['device']}{ex}-{p['dtype']}-t{p['threads']}"
             f"-L{p['L']}-m{p['m']}-d{p['d']}-K{p['K']}{waist}-{case['mode']}")
 
 
@@ -110,7 +112,8 @@ def _checked(point: Point, modes=(), cal=None) -> SimpleNamespace:
         st.chain = st.chain or chain_for(point)
         calls, results = prepare(point, modes=want, chain=st.chain)
         st.calls.update(calls)
-        ref = results["reverse"] if "reverse" in results else st.calls["reverse"]()
+        ref = (eager_reference(point, st.chain) if point.exec != "eager" else
+               results["reverse"] if "reverse" in results else st.calls["reverse"]())
         for m, r in results.items():
             st.relerr[m] = agreement({m: r, "reverse": ref}, _backend(point))
             st.info[m] = extras.describe(point, m, r, st.calls[m], st.chain, cal)
@@ -209,6 +212,7 @@ def run_cases(cases, run_dir: Path, timing: dict, progress=True, lock_fd=None) -
             rc = _watch(proc, cases, run_dir / "points.csv", progress)
     finally:
         plan_path.unlink(missing_ok=True)
+        store.remove_stale(run_dir)  # the child's temporary files, if it was killed mid-write
     raw.fold(run_dir)
     return rc
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The one short GPU check, for a session lent a device machine (the `run` tool):
 #   bash scripts/device-check.sh            (with OUT set by the tool; ~2–3 minutes)
-# Runs the CUDA tests, the per-call overhead table on CUDA, then the quick preset on torch/cuda and its report, and leaves a
-# flat copy of what matters in $OUT. That machine's python3 already has torch with CUDA,
+# Runs the CUDA tests (CUDA graphs among them), the per-call overhead table on CUDA (eager,
+# unchecked, graph replay, by hand, autograd; float64 at the CPU sizes, float32 at issue 10's
+# GPU sizes), then the quick preset on torch/cuda — exec eager and graph — and its report,
+# and leaves a flat copy of what matters in $OUT. That machine's python3 already has torch with CUDA,
 # pytest, pytest-benchmark, threadpoolctl, tqdm, pandas and matplotlib: nothing is installed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -14,18 +16,24 @@ export PYTHONPATH=$PWD MPLBACKEND=Agg
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
     $PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())'
     echo "== CUDA tests"
-    $PY -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_errors.py tests/test_textbook.py
+    $PY -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_exec.py tests/test_errors.py \
+        tests/test_plan.py tests/test_textbook.py
     echo "pytest rc=$?"
     $PY -m modes textbook --backend torch --device cuda | tail -1
-    echo "== per-call overhead on cuda (engine, unchecked, hand, autograd)"
+    echo "== per-call overhead on cuda (engine, unchecked, graph, hand, autograd)"
     $PY -m bench overhead --backend torch --device cuda --seconds 1
     echo "overhead rc=$?"
+    echo "== issue 10's GPU targets: eager <= 1.5x hand at L2 m64; graph <= 40 us (L2 m64), <= 170 us (L8 m1024 reverse)"
+    $PY -m bench overhead --backend torch --device cuda --dtype float32 --size L2m64,L8m1024 --seconds 2
+    echo "overhead f32 rc=$?"
     echo "== quick sweep on cuda"
     $PY -m bench sweep --preset quick --backend torch --device cuda --run-id cuda-quick \
         --results-dir "$OUT/res" --no-progress
     echo "sweep rc=$?"
     $PY -m bench report cuda-quick --results-dir "$OUT/res" --plots-dir "$OUT/plots"
     echo "report rc=$?"
+    echo "== fitted slopes (graph rows are their own configuration: 'cuda graph')"
+    grep -E "^\|.*(cuda|slope)" "$OUT/plots/cuda-quick/REPORT.md" | head -40
 } 2>&1 | tee "$OUT/device-check.log"
 # The tool brings back at most 8 files, two folders down: keep a flat selection.
 for f in points.csv meta.json; do cp "$OUT/res/cuda-quick/$f" "$OUT/$f" 2>/dev/null; done

@@ -225,7 +225,8 @@ def test_gpu_requested_without_gpu(tmp_path):
                      "--run-id", "gpu") == 0
     rows = rows_of(root / "gpu")
     cuda = [r for r in rows if r["device"] == "cuda"]
-    assert len(cuda) == 2 and all(r["backend"] == "torch" for r in cuda)  # numpy: no GPU rows
+    assert len(cuda) == 4 and all(r["backend"] == "torch" for r in cuda)  # numpy: no GPU rows
+    assert sorted(r["exec"] for r in cuda) == ["eager", "eager", "graph", "graph"]  # exec auto
     assert all(r["status"] == "skipped" and r["reason"] == "no CUDA GPU" for r in cuda)
     assert {r["status"] for r in rows if r["device"] == "cpu"} == {"ok"}
 

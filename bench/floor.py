@@ -1,0 +1,48 @@
+"""The per-call floor: what a call costs when there is (almost) no work to do.
+
+For a point and a mode, the floor is the median time of the same call — same backend,
+device, exec, dtype, threads, target, depth L and hourglass or not — on the chain of
+width 1 (m = d = K = 1, and a waist of 1): the same plan, step for step, on 1 × 1 arrays.
+It is timed as the sweep times (unchecked, the device synchronised, one call a sample),
+once per process per distinct floor point, and lands in each row's `floor_s`.
+
+The report keeps a point out of the slope fits (and draws it hollow) while its time is
+within 5× its own floor (bench.analysis.fit): a floor measured for that configuration and
+exec — a CUDA graph's is an order of magnitude below eager's — never a constant.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from .gate.stats import median
+from .points import Point, call_for, chain_for
+
+BUDGET_S = 0.02
+MIN_CALLS = 10
+_CACHE: dict = {}
+
+
+def floor_point(point: Point) -> Point:
+    """The point's chain at width 1: every layer 1 × 1, the same depth and layer kinds."""
+    return replace(point, m=1, d=1, K=1, waist=1 if point.waist else 0)
+
+
+def floor_seconds(point: Point, mode: str) -> float:
+    """The median seconds of one unchecked call of `mode` on the point's floor chain."""
+    p = floor_point(point)
+    key = (p.key(), mode)
+    if key not in _CACHE:
+        chain = chain_for(p)
+        x = chain.random_x(1)
+        call_for(mode, p)(chain, x)  # checked, once: records the plan, captures a graph
+        fn, sync = call_for(mode, p, check=False), chain.backend.synchronize
+        times, clock = [], time.perf_counter
+        t_end = clock() + BUDGET_S
+        while len(times) < MIN_CALLS or clock() < t_end:
+            t0 = clock()
+            fn(chain, x)
+            sync()
+            times.append(clock() - t0)
+        _CACHE[key] = median(times)
+    return _CACHE[key]
