@@ -17,7 +17,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .errors import BenchError, DamagedError, UsageError
+from bench.errors import BenchError, DamagedError, UsageError
 
 
 class Parser(argparse.ArgumentParser):

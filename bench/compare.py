@@ -98,7 +98,8 @@ def figure(both, out: Path, label_a, label_b):
 
 
 def main(argv=None, command="compare") -> int:
-    from bench import analysis, store
+    from bench import store
+    from bench.report import analysis
     ap = argparse.ArgumentParser(prog=f"fwdrev {command}", description=__doc__.split("\n\n")[0],
                                  epilog=__doc__.split("\n\n", 1)[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

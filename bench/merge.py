@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from . import cmdline as cli
+from bench import cmdline as cli
 
 
 def parser(command="merge") -> argparse.ArgumentParser:
@@ -44,8 +44,9 @@ def main(argv=None, command="merge") -> int:
 
 def run_command(argv, command="merge") -> int:
     """Check the runs, join them, write the new run and point latest at it."""
-    from . import runs, store
-    from .runlock import RunLock
+    from bench import store
+    from bench.sweep import runs
+    from bench.sweep.runlock import RunLock
     args = parser(command).parse_args(argv)
     root = cli.check_dir("--results-dir", args.results_dir).absolute()
     runs.check_run_id(root, args.run_id)
@@ -68,16 +69,17 @@ def run_command(argv, command="merge") -> int:
 
 
 def _usage(text):
-    from .errors import UsageError
+    from bench.errors import UsageError
     return UsageError(text)
 
 
 def read_sources(root, names, warn) -> list:
     """[{id, dir, meta, rows}] of the runs named, checked: each readable, each named once,
     all of one grid, timing and guards."""
-    from . import runs, store
-    from .errors import DamagedError
-    from .rows import damage_note
+    from bench import store
+    from bench.sweep import runs
+    from bench.errors import DamagedError
+    from bench.rows import damage_note
     out = []
     for name in names:
         d = store.resolve_run(root, name)
@@ -116,7 +118,8 @@ def union(sources, prefer_last=False) -> tuple:
 def write_benchmarks(out, sources, keep) -> None:
     """pytest-benchmark.json: the sources' benchmarks of the rows kept, concatenated,
     under the first source's machine and commit info."""
-    from . import raw, store
+    from bench import store
+    from bench.sweep import raw
     docs = [(s["id"], store.read_json(s["dir"] / raw.NAME)) for s in sources]
     docs = [(i, d) for i, d in docs if d]
     if not docs:
@@ -132,8 +135,8 @@ def merged_meta(run_id, sources, rows) -> dict:
     naming every machine when they differ, every source's meta under "sources"."""
     from collections import Counter
 
-    from .meta import machine_label, utc_now
-    from .sweeper import SCHEMA, run_hash
+    from bench.meta import machine_label, utc_now
+    from bench.sweep.command import SCHEMA, run_hash
     first = sources[0]["meta"]
     metas = [s["meta"] for s in sources]
     labels = list(dict.fromkeys(machine_label(m.get("machine", {})) for m in metas))

@@ -216,7 +216,7 @@ def fingerprint() -> dict:
 
 def fwdrev_version() -> str:
     """fwdrev's installed version (what `fwdrev --version` prints)."""
-    from .__main__ import version
+    from bench.__main__ import version
     return version()
 
 

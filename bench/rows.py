@@ -17,8 +17,8 @@ from pathlib import Path
 
 from modes import ENGINES, MODES
 
-from .errors import DamagedError
-from .points import Point
+from bench.errors import DamagedError
+from bench.points import Point
 
 CORE = [
     "run_id", "point_key", "backend", "device", "dtype", "threads", "target", "mode",

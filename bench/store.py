@@ -14,8 +14,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import DamagedError
-from .rows import COLUMNS, DONE, FIX, STATUSES, format_rows, read_checked  # noqa: F401
+from bench.errors import DamagedError
+from bench.rows import COLUMNS, DONE, FIX, STATUSES, format_rows, read_checked  # noqa: F401
 
 LATEST = "latest"
 REFERENCE = "reference"

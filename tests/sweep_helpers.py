@@ -9,7 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from bench import grid, guards, store, sweep, timing
+from bench import store, sweep
+from bench.sweep import grid, guards, timing
 
 TINY = ["--L", "2", "--m", "8,16,32", "--d", "m", "--target", "gradient,jacobian",
         "--max-time", "0.002", "--min-rounds", "2", "--warmup-iterations", "1",
@@ -69,7 +70,7 @@ def copy_run(src, root, run_id):
 
 class FakeBenchmark:
     """pytest-benchmark's `benchmark` fixture, stood in for: calls the function once and
-    reports fixed statistics, so bench.timing.run_case can be tested in-process."""
+    reports fixed statistics, so bench.sweep.timing.run_case can be tested in-process."""
 
     def __init__(self):
         self.group, self.extra_info, self.stats = None, {}, None

@@ -57,7 +57,7 @@ def test_cuda_peers_agree_with_the_engines(peer):
 
 
 def test_cuda_measured_memory_is_at_least_the_count():
-    from bench.memory import measured_peak_bytes
+    from bench.sweep.memory import measured_peak_bytes
     c = Chain.random([512, 1024, 1024, 1], backend="torch", device="cuda", seed=1)
     x = c.random_x()
     call = lambda: MODES["forward"].gradient(c, x)  # noqa: E731

@@ -8,9 +8,11 @@ import numpy as np
 
 import pytest
 
-from bench import analysis, grid, report, store, sweep, timing
+from bench import report, store, sweep
+from bench.report import analysis
+from bench.sweep import grid, timing
 from bench.points import Point, call_for
-from bench.presets import ALL_MODES
+from bench.sweep.presets import ALL_MODES
 from modes import ENGINES, MODES, Chain, FwdrevError
 
 

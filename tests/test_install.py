@@ -1,6 +1,6 @@
 """fwdrev as a regular (non-editable) wheel: built from this tree, installed into a scratch
 directory, and run from another one — the sweep's pytest child must find
-bench/test_points.py and bench/conftest.py inside the installed package."""
+bench/sweep/test_points.py and bench/sweep/conftest.py inside the installed package."""
 from __future__ import annotations
 
 import os

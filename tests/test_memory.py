@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from bench.memory import NO_TORCH_CPU, measured_peak_bytes
+from bench.sweep.memory import NO_TORCH_CPU, measured_peak_bytes
 from modes import MODES, Chain, predict
 
 GRID = list(itertools.product([0, 1, 2, 3, 4], [1, 2, 3, 8], [1, 2, 5], [1, 3, 7]))  # (L, m, d, K)

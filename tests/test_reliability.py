@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from bench import cmdline as cli, raw, report, runs, store, sweep
+from bench import cmdline as cli, report, store, sweep
+from bench.sweep import raw, runs
 from bench.points import Point
-from bench.runlock import RunLock
+from bench.sweep.runlock import RunLock
 from sweep_helpers import MICRO, copy_run, run_sweep
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import analysis, report, reporter
+from bench import report
+from bench.report import analysis, document as reporter
 from sweep_helpers import fake_run, tiny_run  # noqa: F401  (tiny_run is a fixture)
 
 

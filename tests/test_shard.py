@@ -8,7 +8,8 @@ import random
 
 import pytest
 
-from bench import grid, merge, presets, report, shard, store
+from bench import merge, report, store
+from bench.sweep import grid, presets, shard
 from modes import FwdrevError
 from sweep_helpers import MICRO, copy_run, run_sweep
 

@@ -14,7 +14,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from bench import grid, guards, presets, store, sweep, timing
+from bench import store, sweep
+from bench.sweep import grid, guards, presets, timing
 from bench.points import Point
 from modes import cuda_available
 from sweep_helpers import TINY, FakeBenchmark, run_sweep, tiny_run  # noqa: F401  (a fixture)
@@ -363,7 +364,7 @@ def test_help_shows_values_defaults_and_presets(capsys):
 
 
 def test_point_line_and_table():
-    from bench import table
+    from bench.report import table
     p = Point(L=2, m=8, d=8).as_dict()
     rows = [{**p, "point_key": "k", "mode": "reverse", "status": "ok", "time_median_s": "0.001",
              "time_iqr_s": "0.0001"},

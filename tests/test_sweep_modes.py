@@ -3,7 +3,8 @@ import csv
 
 import pytest
 
-from bench import extras, guards, model, timing
+from bench import model
+from bench.sweep import extras, guards, timing
 from bench.points import Point, predicted_ops
 from modes import predict
 

@@ -7,7 +7,7 @@ It is timed as the sweep times (unchecked, the device synchronised, one call a s
 once per process per distinct floor point, and lands in each row's `floor_s`.
 
 The report keeps a point out of the slope fits (and draws it hollow) while its time is
-within 5× its own floor (bench.analysis.fit): a floor measured for that configuration and
+within 5× its own floor (bench.report.analysis.fit): a floor measured for that configuration and
 exec — a CUDA graph's is an order of magnitude below eager's — never a constant.
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from .gate.stats import median
-from .points import Point, call_for, chain_for
+from bench.gate.stats import median
+from bench.points import Point, call_for, chain_for
 
 BUDGET_S = 0.02
 MIN_CALLS = 10

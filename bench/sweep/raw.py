@@ -14,9 +14,9 @@ import hashlib
 from importlib import metadata
 from pathlib import Path
 
-from . import store
-from .errors import DamagedError
-from .meta import utc_now
+from bench import store
+from bench.errors import DamagedError
+from bench.meta import utc_now
 
 RAW_DIR = ".raw"
 NAME = "pytest-benchmark.json"

@@ -40,7 +40,7 @@ def _load_plan(config) -> dict:
     if path:
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
-    from bench import grid, presets, timing
+    from bench.sweep import grid, presets, timing
     p = grid.preset(config.getoption("--fwdrev-preset"))
     limits = {**presets.GUARD_DEFAULTS, **p.get("guards", {})}
     tim = {**presets.TIMING_DEFAULTS, **p.get("timing", {})}
@@ -51,7 +51,7 @@ def _load_plan(config) -> dict:
 
 def pytest_generate_tests(metafunc):
     if "fwdrev_case" in metafunc.fixturenames:
-        from bench.timing import case_id
+        from bench.sweep.timing import case_id
         cases = _plan(metafunc.config)["cases"]
         metafunc.parametrize("fwdrev_case", cases, ids=[case_id(c) for c in cases])
 

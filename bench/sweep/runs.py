@@ -3,7 +3,7 @@
 A run is defined by its grid, timing settings and guards (the tolerance among them):
 spec_hash in meta.json fingerprints them. Resuming a run with other settings is refused
 (its rows would no longer be one experiment); so is writing the committed reference run,
-a run whose meta.json is damaged, or a run another sweep is writing (bench.runlock).
+a run whose meta.json is damaged, or a run another sweep is writing (bench.sweep.runlock).
 --force empties the run first. A damaged latest run never blocks a new one.
 """
 from __future__ import annotations
@@ -13,10 +13,11 @@ import re
 import shutil
 from pathlib import Path
 
-from . import raw, store
-from .errors import BenchError, DamagedError, UsageError
-from .rows import FIX, damage_note, read_checked
-from .runlock import LOCK
+from bench import store
+from bench.sweep import raw
+from bench.errors import BenchError, DamagedError, UsageError
+from bench.rows import FIX, damage_note, read_checked
+from bench.sweep.runlock import LOCK
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 """A run id: letters, digits, . _ -; at most 100 characters (it names a directory)."""

@@ -3,7 +3,7 @@ fitted time exponents on them, and forward/reverse time ratios per point.
 
 Slopes are fitted only where the work dominates the fixed cost of a call: on points whose
 median time is at least FIT_FACTOR × their floor, the same call on the chain of width 1
-timed beside them (bench.floor: per configuration and exec, a CUDA graph's replays being
+timed beside them (bench.sweep.floor: per configuration and exec, a CUDA graph's replays being
 a configuration of their own); rows from before that use the smallest median time of the
 mode on the configuration.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import store
+from bench import store
 
 SIZE_AXES = ("L", "m", "d", "K")
 CONFIG = ("backend", "device", "exec", "dtype", "threads")
@@ -64,7 +64,7 @@ def floors(df) -> dict:
 
 def above_floor(rows, floor: float = 0.0):
     """Which rows take at least FIT_FACTOR × their floor: each row's own measured floor_s
-    (bench.floor), else `floor` (the configuration's smallest time, from floors())."""
+    (bench.sweep.floor), else `floor` (the configuration's smallest time, from floors())."""
     own = rows["floor_s"].fillna(floor) if "floor_s" in rows else floor
     return rows.time_median_s >= FIT_FACTOR * own
 

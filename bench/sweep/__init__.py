@@ -6,14 +6,14 @@
 
 A run is resumable: the same run id (given, or the unfinished latest run of the same grid)
 skips what is done; --force starts it again from nothing; --new always starts a new run.
-The work is in bench.sweeper, imported only once Ctrl-C is one line (bench.cmdline).
+The work is in bench.sweep.command, imported only once Ctrl-C is one line (bench.cmdline).
 """
 from __future__ import annotations
 
-from . import cmdline as cli
+from bench import cmdline as cli
 
 
 def main(argv=None, command="sweep") -> int:
     """Entry point of `python -m bench sweep`; returns the exit status (bench.cmdline)."""
-    return cli.entry(command, "bench.sweeper", argv,
+    return cli.entry(command, "bench.sweep.command", argv,
                      "interrupted; run the same command again to resume")

@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator  # noqa: E402
 
-from . import analysis  # noqa: E402
+from bench.report import analysis  # noqa: E402
 
 DPI = 100
 COLORS = {"forward": "tab:blue", "reverse": "tab:orange"}

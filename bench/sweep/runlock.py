@@ -10,7 +10,7 @@ import os
 import time
 from pathlib import Path
 
-from .errors import BusyError
+from bench.errors import BusyError
 
 LOCK = ".lock"
 WAIT_S = 2.0

@@ -12,8 +12,8 @@ import re
 
 from modes import BACKENDS, DTYPES, MODES, FwdrevError, cuda_available
 
-from .points import TARGETS, Point, execs
-from .presets import AXES, AXIS_DEFAULTS, INT_AXES, PRESETS
+from bench.points import TARGETS, Point, execs
+from bench.sweep.presets import AXES, AXIS_DEFAULTS, INT_AXES, PRESETS
 
 CHOICES = {
     "mode": tuple(MODES),
@@ -169,10 +169,10 @@ def setting_help(what: str, key: str, defaults: dict, section: str) -> str:
 
 
 def describe_presets(width: int = 88) -> str:
-    """Every preset from bench/presets.py: what it is for, its points, timing, guards and
+    """Every preset from bench/sweep/presets.py: what it is for, its points, timing, guards and
     lines (for `fwdrev sweep --help`)."""
     import textwrap
-    out = ["presets (bench/presets.py; --preset NAME, axes given on the command line "
+    out = ["presets (bench/sweep/presets.py; --preset NAME, axes given on the command line "
            "replace the preset's on every line):"]
     for name, p in PRESETS.items():
         points = len(expand(subgrids(name, {})))

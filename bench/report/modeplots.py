@@ -2,7 +2,7 @@
 cheapest bracketing beside forward and reverse), peak memory, time against memory, and
 the calibrated time model against the measured times.
 
-Each figure function takes the run's rows (bench.analysis.load) and writes PNGs into
+Each figure function takes the run's rows (bench.report.analysis.load) and writes PNGs into
 `out`, returning [(path, caption)]; nothing to draw, nothing written.
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from . import analysis  # noqa: E402
-from .plots import save as _save  # noqa: E402
+from bench.report import analysis  # noqa: E402
+from bench.report.plots import save as _save  # noqa: E402
 
 AXES = ("m", "d", "L", "K")
 MARKERS = {"gradient": "o", "params": "s", "jacobian": "^"}

@@ -16,9 +16,9 @@ from __future__ import annotations
 from modes import ENGINES, cuda_available
 from modes.shapes import shape_plan
 
-from . import model
-from .model import ITEMSIZE
-from .points import Point
+from bench import model
+from bench.model import ITEMSIZE
+from bench.points import Point
 
 BUILD_ELEMS_PER_S = 5.0e7  # drawing the random weights of a chain (outside the timed call)
 PEER_CALL_S = 2.0e-4       # a peer's fixed cost per call, without a calibration

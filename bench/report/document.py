@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import analysis, cmdline as cli, meta, modeplots, plots, store, table
-from .errors import DamagedError, UsageError
-from .rows import damage_note
+from bench import cmdline as cli, meta, store
+from bench.report import analysis, modeplots, plots, table
+from bench.errors import DamagedError, UsageError
+from bench.rows import damage_note
 
 CAPTIONS = {
     1: "Counted vs predicted operations",

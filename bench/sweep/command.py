@@ -1,6 +1,6 @@
 """The work of `python -m bench sweep` (bench.sweep, its entry point, says what it does):
-check every argument, choose the run (bench.runs), lock it (bench.runlock), plan, record
-the guards' skips, time the rest in a pytest child (bench.timing), and summarise."""
+check every argument, choose the run (bench.sweep.runs), lock it (bench.sweep.runlock), plan, record
+the guards' skips, time the rest in a pytest child (bench.sweep.timing), and summarise."""
 from __future__ import annotations
 
 import argparse
@@ -11,11 +11,12 @@ from collections import Counter
 
 from modes import FwdrevError
 
-from . import extras, cmdline as cli, grid, meta, runs, shard, store, timing
-from .points import set_threads
-from .presets import AXES, GUARD_DEFAULTS, PRESETS, TIMING_DEFAULTS
-from .errors import UsageError
-from .runlock import RunLock
+from bench import cmdline as cli, meta, store
+from bench.sweep import extras, grid, runs, shard, timing
+from bench.points import set_threads
+from bench.sweep.presets import AXES, GUARD_DEFAULTS, PRESETS, TIMING_DEFAULTS
+from bench.errors import UsageError
+from bench.sweep.runlock import RunLock
 
 SCHEMA = "fwdrev-run/2"
 """meta.json's `schema`: the layout of a run directory (results/README.md)."""

@@ -1,7 +1,7 @@
 """`fwdrev sweep --shard I/N`: a deterministic 1/N of a sweep's points, balanced by time.
 
 Every machine given the same grid computes the same assignment: the points are sorted by
-their estimated time (bench.guards' rate model, a pure function of the point and the
+their estimated time (bench.sweep.guards' rate model, a pure function of the point and the
 timing settings — never a machine's calibration), longest first, ties by point key, and
 each goes to the shard with the least estimated time so far (ties: the lowest shard). The
 N shards are disjoint and together are the whole grid; `fwdrev merge` joins their runs.
@@ -14,7 +14,7 @@ import re
 
 from modes import FwdrevError
 
-from . import guards
+from bench.sweep import guards
 
 SHARD = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
 

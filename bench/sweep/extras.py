@@ -1,15 +1,15 @@
 """What a row records beside its time, measured or derived outside the timed calls: exact
 counts and whether they equal the closed form, counted, predicted and measured peak
 memory, the calibrated time model's estimate, torch's own flop count for a peer, and
-JAX's compile time. One untimed call's Result is the input (bench.timing._checked)."""
+JAX's compile time. One untimed call's Result is the input (bench.sweep.timing._checked)."""
 from __future__ import annotations
 
 from modes import ENGINES, predict
 
-from .floor import floor_seconds
-from .memory import measured_peak_bytes
-from .model import ITEMSIZE, predict_seconds
-from .points import Point
+from bench.sweep.floor import floor_seconds
+from bench.sweep.memory import measured_peak_bytes
+from bench.model import ITEMSIZE, predict_seconds
+from bench.points import Point
 
 CALIBRATION = {"root": None, "recalibrate": False, "cache": {}}
 """Where the sweep keeps calibrations (None: the time model is off, as in a bare
@@ -26,7 +26,7 @@ def calibration_for(point: Point):
     cfg = (point.backend, point.device, point.dtype, point.threads)
     if cfg not in CALIBRATION["cache"]:
         from modes import cuda_available
-        from .model import calibration
+        from bench.model import calibration
         if point.device.startswith("cuda") and not cuda_available():
             return None
         CALIBRATION["cache"][cfg] = calibration(root, *cfg, recalibrate=CALIBRATION["recalibrate"])

@@ -1,6 +1,6 @@
 """The measuring harness: pytest-benchmark, driven over a plan of (point, mode) cases.
 
-The sweep writes the plan to a JSON file and runs `pytest bench/test_points.py` in a child
+The sweep writes the plan to a JSON file and runs `pytest bench/sweep/test_points.py` in a child
 process with pytest-benchmark's options (warm-up on, max-time, min-rounds, --benchmark-json).
 Each test checks its point (both modes must agree), times one mode with `benchmark(call)`
 — one engine call per round, inputs built beforehand, the device synchronised inside the
@@ -20,13 +20,17 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from . import extras, guards, raw, store, table
-from .meta import utc_now
-from .points import (Point, agreement, chain_for, eager_reference, predicted_ops, prepare,
+from bench import store
+from bench.sweep import extras, guards, raw
+from bench.report import table
+from bench.meta import utc_now
+from bench.points import (Point, agreement, chain_for, eager_reference, predicted_ops, prepare,
                      set_threads)
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO = BENCH_DIR.parent
+CHILD_DIR = Path(__file__).resolve().parent
+"""bench/sweep/: the child's test_points.py and conftest.py."""
+REPO = CHILD_DIR.parents[1]
+"""The directory holding the `bench` package: the child runs there, to import this one."""
 TOL = {"float64": 1e-8, "float32": 1e-3}
 """Default agreement tolerance (relative error of forward against reverse) per dtype."""
 
@@ -98,7 +102,7 @@ def _checked(point: Point, modes=(), cal=None) -> SimpleNamespace:
     forward and reverse run once, untimed, and so does every other mode asked for: each
     answer is compared with reverse mode's (relative error), and each mode's counted
     operations and memory, its measured peak memory and its modelled time are kept for
-    the rows (bench.extras). A mode asked for later on the same point is added then.
+    the rows (bench.sweep.extras). A mode asked for later on the same point is added then.
     """
     if _STATE["key"] != point.key():
         _STATE.update(key=None, point=None)  # free the previous point's arrays first
@@ -133,7 +137,7 @@ def _backend(point):
 
 
 def run_case(benchmark, case: dict, out_dir) -> None:
-    """Check, time and record one (point, mode). Used by bench/test_points.py."""
+    """Check, time and record one (point, mode). Used by bench/sweep/test_points.py."""
     import pytest
     point, mode = Point.from_dict(case["point"]), case["mode"]
     benchmark.group = point.key()
@@ -179,9 +183,9 @@ def pytest_args(plan_path: Path, json_path: Path, timing: dict) -> list:
     Every path is absolute, and test_points.py and conftest.py are found beside this module
     (a checkout or an installed wheel alike); `-c os.devnull` and --confcutdir keep any
     pytest configuration or conftest.py of the directories around out of the run."""
-    return [sys.executable, "-m", "pytest", str(BENCH_DIR / "test_points.py"),
+    return [sys.executable, "-m", "pytest", str(CHILD_DIR / "test_points.py"),
             "-q", "-p", "no:cacheprovider", "-c", os.devnull, "-o", "addopts=",
-            "--rootdir", str(REPO), "--confcutdir", str(BENCH_DIR),
+            "--rootdir", str(REPO), "--confcutdir", str(CHILD_DIR),
             "--benchmark-only", "--benchmark-warmup=on",
             f"--benchmark-warmup-iterations={timing['warmup_iterations']}",
             f"--benchmark-max-time={timing['max_time']}",

@@ -8,13 +8,13 @@ With --reference, the run is first copied to results/reference/ (points.csv, met
 pytest-benchmark JSON without per-round data) and reported to plots/reference/: the
 committed reference run, replaced only when asked like this.
 
-The work is in bench.reporter, imported only once Ctrl-C is one line (bench.cmdline).
+The work is in bench.report.document, imported only once Ctrl-C is one line (bench.cmdline).
 """
 from __future__ import annotations
 
-from . import cmdline as cli
+from bench import cmdline as cli
 
 
 def main(argv=None, command="report") -> int:
     """Entry point of `python -m bench report`; returns the exit status (bench.cmdline)."""
-    return cli.entry(command, "bench.reporter", argv)
+    return cli.entry(command, "bench.report.document", argv)
