@@ -40,6 +40,8 @@ def usage(prog) -> str:
 
 def main(argv=None, prog="python -m bench") -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    from bench import cmdline
+    cmdline.PROG[0] = prog  # the commands' --help says what was typed
     if argv and argv[0] == "--version":
         print(f"fwdrev {version()}")
         return 0

@@ -20,6 +20,15 @@ from pathlib import Path
 from bench.errors import BenchError, DamagedError, UsageError
 
 
+PROG = ["python -m bench"]
+"""How the commands were invoked: `fwdrev` from the console script (bench.__main__ sets it)."""
+
+
+def prog(command: str) -> str:
+    """A command's name as its user typed it, for its --help and usage lines."""
+    return f"{PROG[0]} {command}"
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (raised, so the command can return 2)."""
 

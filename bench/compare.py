@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+
+from bench.cmdline import prog
 from pathlib import Path
 
 SHAPE = ("target", "L", "m", "d", "K", "waist", "mode")
@@ -100,7 +102,7 @@ def figure(both, out: Path, label_a, label_b):
 def main(argv=None, command="compare") -> int:
     from bench import store
     from bench.report import analysis
-    ap = argparse.ArgumentParser(prog=f"fwdrev {command}", description=__doc__.split("\n\n")[0],
+    ap = argparse.ArgumentParser(prog=prog(command), description=__doc__.split("\n\n")[0],
                                  epilog=__doc__.split("\n\n", 1)[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("a", help="the first run: a run id under --results-dir, 'latest', or a path")

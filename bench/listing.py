@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+
+from bench.cmdline import prog
 from pathlib import Path
 
 SKIP = {"calibration", "latest"}
@@ -48,7 +50,7 @@ def runs(root: Path) -> list:
 
 
 def main(argv=None, command="list") -> int:
-    ap = argparse.ArgumentParser(prog=f"fwdrev {command}", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog=prog(command), description=__doc__.split("\n\n")[0])
     ap.add_argument("--results-dir", default="results", help="where runs live (default %(default)s)")
     try:
         args = ap.parse_args(argv)

@@ -18,6 +18,7 @@ import argparse
 import sys
 import time
 
+from bench.cmdline import prog
 from bench.gate.reference import REFERENCES
 from bench.gate.stats import median
 from bench.points import Point, chain_for, set_threads
@@ -108,7 +109,7 @@ def _x(v):
 
 
 def main(argv=None, command="overhead") -> int:
-    ap = argparse.ArgumentParser(prog=f"python -m bench {command}", description=__doc__.split("\n\n")[0],
+    ap = argparse.ArgumentParser(prog=prog(command), description=__doc__.split("\n\n")[0],
                                  epilog=__doc__.split("\n\n", 1)[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backend", default="numpy,torch", help="comma-separated (default %(default)s)")

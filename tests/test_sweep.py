@@ -387,3 +387,15 @@ def test_meta_tells_machines_apart(tiny_run):
     assert mach["memory_bytes"] > 2 ** 20 and mach["torch_build"]
     assert {"brand", "family", "model", "stepping", "flags", "hz_advertised"} <= set(mach["cpuinfo"])
     assert "fingerprint" in m
+
+
+@pytest.mark.parametrize("command", ["sweep", "report", "compare", "merge", "overhead", "regress"])
+def test_help_names_the_command_as_typed(command, capsys):
+    """`fwdrev X --help` says `fwdrev X`, `python -m bench X --help` says that."""
+    from bench import __main__ as cli_main, cmdline
+    try:
+        for prog in ("fwdrev", "python -m bench"):
+            assert cli_main.main([command, "--help"], prog=prog) == 0
+            assert capsys.readouterr().out.startswith(f"usage: {prog} {command} ")
+    finally:
+        cmdline.PROG[0] = "python -m bench"

@@ -51,6 +51,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.cmdline import prog
 from bench import meta
 from bench.gate import baseline as bl
 from bench.gate import measure, show, stats
@@ -86,7 +87,7 @@ def parse_slowdowns(items) -> dict:
 
 
 def _parser(command):
-    ap = argparse.ArgumentParser(prog=f"python -m bench {command}",
+    ap = argparse.ArgumentParser(prog=prog(command),
                                  description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__[__doc__.index("Exit codes:"):])

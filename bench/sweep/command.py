@@ -11,6 +11,7 @@ from collections import Counter
 
 from modes import FwdrevError
 
+from bench.cmdline import prog
 from bench import cmdline as cli, meta, store
 from bench.sweep import extras, grid, runs, shard, timing
 from bench.points import set_threads
@@ -24,7 +25,7 @@ SCHEMA = "fwdrev-run/2"
 
 def parser(command="sweep") -> argparse.ArgumentParser:
     """The command line of the sweep: a preset, the axes, timing, guards, the run."""
-    p = cli.Parser(prog=f"python -m bench {command}", epilog=grid.describe_presets(),
+    p = cli.Parser(prog=prog(command), epilog=grid.describe_presets(),
                    formatter_class=argparse.RawDescriptionHelpFormatter,
                    description="time the modes over a grid of shapes; write results/<run-id>/")
     p.add_argument("--preset", metavar="NAME",
