@@ -120,7 +120,14 @@ class NumpyBackend(Backend):
     def hcat(self, blocks): return self.np.concatenate(blocks, axis=1)
     def reshape(self, a, shape): return a.reshape(shape)
     def transpose(self, a): return a.T
-    def kron_eye(self, n, z): return self.np.kron(self.eye(n), z.reshape(1, -1))
+    def kron_eye(self, n, z):
+        """I_n ⊗ zᵀ by writing z into the diagonal blocks of zeros: np.kron builds it
+        through broadcasting temporaries (4–10× the time, and an n × n identity)."""
+        k = z.shape[0]
+        out = self.np.zeros((n, n * k), dtype=self._dt)
+        at = self.np.arange(n)
+        out.reshape(n, n, k)[at, at] = z
+        return out
 
     def all_finite(self, *arrays):
         """Whether every entry of every array (or scalar) is finite (see Backend.SMALL)."""
