@@ -106,7 +106,9 @@ PRESETS = {
     # For a GPU (chosen for --device cuda): sizes where a GPU leaves its per-call floor.
     "gpu": {
         "about": "CUDA: m to 16384 at d = m, d to 16384 at m = 4096, L to 16, the Jacobian "
-                 "crossover at m = 4096, float32 and float64 (about 10 min on an H100/H200)",
+                 "crossover at m = 4096, float32 and float64, each engine eager and replayed "
+                 "from a CUDA graph (exec auto; not yet run: an estimated 15-20 min on an "
+                 "H100/H200)",
         "timing": {"max_time": 0.25, "min_rounds": 5, "warmup_iterations": 5},
         "guards": {"mem_budget_gb": 60.0, "max_point_s": 60.0},
         "grids": [
