@@ -195,9 +195,9 @@ def _status_section(df):
 def _fit_section(fits):
     lines = ["## Fitted exponents (time ∝ size^slope)", "",
              f"Fitted by least squares on log–log axes over the points whose median time is at "
-             f"least {analysis.FIT_FACTOR:g}× the smallest time of that mode and configuration "
-             "(below that the fixed cost of a call dominates; its calibrated value per "
-             "configuration is in meta.json's calibration). "
+             f"least {analysis.FIT_FACTOR:g}× its per-call floor: the same call on the chain of "
+             "width 1, timed beside it (floor_s; rows without one: the smallest time of that "
+             "mode and configuration). Below that the fixed cost of a call dominates. "
              "'counts' is the slope the exact operation counts give over the same points. "
              "'beyond cache' fits only the points whose weights exceed twice the last-level "
              "cache: reverse mode is memory-bound (GEMV, docs/maths.md §6), and a line that crosses "
