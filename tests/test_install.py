@@ -1,9 +1,12 @@
-"""fwdrev as a regular (non-editable) wheel: built from this tree, installed into a scratch
-directory, and run from another one — the sweep's pytest child must find
-bench/sweep/test_points.py and bench/sweep/conftest.py inside the installed package."""
+"""fwdrev as a regular (non-editable) wheel: built from a copy of this tree's sources (a
+build/ left in the checkout by an earlier wheel would add files the sources no longer
+have), installed into a scratch directory, and run from another one — the sweep's pytest
+child must find bench/sweep/test_points.py and bench/sweep/conftest.py inside the installed
+package."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,13 +27,17 @@ def pip(*args, cwd):
 def test_installed_wheel_sweeps_from_anywhere(tmp_path):
     wheels, site, work = tmp_path / "wheels", tmp_path / "site", tmp_path / "work"
     work.mkdir()
-    built = pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(REPO),
+    src = tmp_path / "src"
+    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
+        "results", "plots"))
+    built = pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(src),
                 cwd=tmp_path)
     assert built.returncode == 0, built.stderr
     (wheel,) = wheels.glob("fwdrev-*.whl")
     installed = pip("install", "--no-deps", "--target", str(site), str(wheel), cwd=tmp_path)
     assert installed.returncode == 0, installed.stderr
-    assert (site / "bench" / "test_points.py").exists() and (site / "bench" / "conftest.py").exists()
+    assert (site / "bench" / "sweep" / "test_points.py").exists() and (site / "bench" / "sweep" / "conftest.py").exists()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("FWDREV_")},
            "PYTHONPATH": str(site)}
 
