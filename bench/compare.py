@@ -3,14 +3,18 @@
     fwdrev compare before after                      # the same grid, before/after a change
     fwdrev compare cpu-run gpu-run --by device       # pair CPU and GPU rows
     fwdrev compare numpy-run torch-run --by backend
+    fwdrev compare gpu:exec=eager gpu:exec=graph     # two slices of one run: graph replays
+    fwdrev compare run:threads=1 run:threads=2       #   against eager calls, 1 thread against 2
 
 Rows pair up on (target, L, m, d, K, waist, mode) and on every configuration column
-(backend, device, exec, dtype, threads) not named by --by; without --by, a configuration column whose
-values differ between the two runs is left out of the pairing by itself. Per pair: B's
-median time over A's, both medians and IQRs, each run's forward/reverse time ratio at that
-point, and any difference in counted operations (there must be none for the same point:
-counts do not depend on the machine). Unpaired points are listed. A figure of the time
-ratios against the predicted operations goes to plots/compare-<A>-<B>.png.
+(backend, device, exec, dtype, threads) not named by --by; without --by, a configuration
+column with one value in each run, a different one, is left out of the pairing by itself.
+Per pair: B's median time over A's, both medians and IQRs, each run's forward/reverse time
+ratio at that point, and any difference in counted operations (there must be none for the
+same point: counts do not depend on the machine). Unpaired points are listed. A run named
+RUN:column=value[,column=value] is only its rows with those values of configuration
+columns (or target). A figure of the time ratios against the predicted operations goes to
+plots/compare-<A>-<B>.png.
 """
 from __future__ import annotations
 
@@ -24,11 +28,38 @@ SHAPE = ("target", "L", "m", "d", "K", "waist", "mode")
 CONFIG = ("backend", "device", "exec", "dtype", "threads")
 
 
+class SelectionError(ValueError):
+    """A RUN:column=value that names no column, or no rows."""
+
+
+def selection(name: str):
+    """(run name, {column: value}) of `RUN[:column=value,…]`; SelectionError when a part is
+    not column=value of a configuration column or target."""
+    run, _, sel = name.partition(":")
+    filters = {}
+    for part in filter(None, sel.split(",")):
+        col, eq, value = part.partition("=")
+        if not eq or col not in CONFIG + ("target",):
+            raise SelectionError(f"bad selection {part!r} in {name!r}: use RUN:column=value with a "
+                             f"column among {', '.join(CONFIG + ('target',))}")
+        filters[col] = value
+    return run, filters
+
+
+def select(df, filters: dict, name: str):
+    """The rows of df whose columns have the selection's values; SelectionError when none do."""
+    for col, value in filters.items():
+        df = df[df[col].astype(str) == value]
+    if filters and df.empty:
+        raise SelectionError(f"{name}: no rows with {', '.join(f'{k}={v}' for k, v in filters.items())}")
+    return df
+
+
 def pair(a, b, by=()):
     """(merged DataFrame of paired ok rows, key columns, A-only keys, B-only keys)."""
     import pandas as pd
     a, b = a[a.status == "ok"], b[b.status == "ok"]
-    config = [c for c in CONFIG if c not in by and set(a[c]) == set(b[c])]
+    config = [c for c in CONFIG if c not in by and not _one_value_each(a[c], b[c])]
     key = list(SHAPE) + config
     cols = key + ["time_median_s", "time_iqr_s", "ops_total"]
     m = pd.merge(a[cols], b[cols], on=key, how="outer", suffixes=("_a", "_b"), indicator=True)
@@ -37,6 +68,14 @@ def pair(a, b, by=()):
     both = m[m._merge == "both"].drop(columns="_merge").copy()
     both["ratio"] = both.time_median_s_b / both.time_median_s_a
     return both, key, only_a, only_b
+
+
+def _one_value_each(a, b) -> bool:
+    """Whether each side has a single value of a column, and they differ (a CPU run against a
+    GPU run): the column is then left out of the pairing. A side with several values keeps
+    it, so that a torch row is never paired with a numpy one because B has numpy only."""
+    va, vb = set(a), set(b)
+    return len(va) == 1 and len(vb) == 1 and va != vb
 
 
 def counted(r) -> bool:
@@ -105,7 +144,8 @@ def main(argv=None, command="compare") -> int:
     ap = argparse.ArgumentParser(prog=prog(command), description=__doc__.split("\n\n")[0],
                                  epilog=__doc__.split("\n\n", 1)[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("a", help="the first run: a run id under --results-dir, 'latest', or a path")
+    ap.add_argument("a", help="the first run: a run id under --results-dir, 'latest', or a path; "
+                    "RUN:column=value[,…] keeps its rows with those values (e.g. run:exec=graph)")
     ap.add_argument("b", help="the second run, likewise")
     ap.add_argument("--by", action="append", default=[], choices=CONFIG + ("mode",),
                     help="a column the runs differ in, left out of the pairing (repeatable); "
@@ -117,19 +157,26 @@ def main(argv=None, command="compare") -> int:
     except SystemExit as e:
         return int(e.code or 0)
     try:
-        runs = [store.resolve_run(Path(args.results_dir), n) for n in (args.a, args.b)]
-        for name, d in zip((args.a, args.b), runs):
+        sel = [selection(n) for n in (args.a, args.b)]
+        runs = [store.resolve_run(Path(args.results_dir), n) for n, _ in sel]
+        for (name, _), d in zip(sel, runs):
             if not (d / "points.csv").is_file():
                 raise FileNotFoundError(f"no run {name!r} (looked for {d / 'points.csv'})")
         a, b = (analysis.load(d) for d in runs)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError) as e:  # a bad name is usage (2), a damaged run 3
         print(f"{command}: error: {e}", file=sys.stderr)
-        return 2 if isinstance(e, FileNotFoundError) else 3
+        return 2 if isinstance(e, (FileNotFoundError, SelectionError)) else 3
+    try:
+        a, b = (select(df, f, n) for df, (_, f), n in zip((a, b), sel, (args.a, args.b)))
+    except SelectionError as e:
+        print(f"{command}: error: {e}", file=sys.stderr)
+        return 2
     by = tuple(args.by)
     if "mode" in by:  # forward against reverse: pair A's forward rows with B's reverse rows
         a, b = a[a["mode"] == "forward"].assign(mode="*"), b[b["mode"] == "reverse"].assign(mode="*")
     both, key, only_a, only_b = pair(a, b, by)
-    print(f"A = {runs[0]}  ({len(a)} rows)\nB = {runs[1]}  ({len(b)} rows)\n"
+    labels = [_label(d, f) for d, (_, f) in zip(runs, sel)]
+    print(f"A = {runs[0]}{_where(sel[0][1])}  ({len(a)} rows)\nB = {runs[1]}{_where(sel[1][1])}  ({len(b)} rows)\n"
           f"paired on {', '.join(key)}: {len(both)} pair(s)")
     if len(both):
         print("\n".join(table(both, key)))
@@ -139,9 +186,9 @@ def main(argv=None, command="compare") -> int:
         differ = int((c.ops_total_a != c.ops_total_b).sum())
         print(f"counted operations: {'all equal' if not differ else f'{differ} pair(s) DIFFER'} "
               f"({len(c)} counted pair(s); peers do not count)")
-        out = Path(args.plots_dir) / f"compare-{runs[0].name}-{runs[1].name}.png"
+        out = Path(args.plots_dir) / f"compare-{labels[0]}-{labels[1]}.png"
         try:
-            figure(both, out, runs[0].name, runs[1].name)
+            figure(both, out, labels[0], labels[1])
             print(f"figure: {out}")
         except OSError as e:
             print(f"warning: no figure ({e})", file=sys.stderr)
@@ -151,6 +198,15 @@ def main(argv=None, command="compare") -> int:
                 " ".join(f"{k}={v}" for k, v in r.items()) for _, r in rest.head(20).iterrows())
                 + (" …" if len(rest) > 20 else ""))
     return 0
+
+
+def _where(filters) -> str:
+    return f" where {', '.join(f'{k}={v}' for k, v in filters.items())}" if filters else ""
+
+
+def _label(run_dir, filters) -> str:
+    """A run's name in file names and the figure: its id, and its selection's values."""
+    return "-".join([run_dir.name, *(str(v) for v in filters.values())])
 
 
 if __name__ == "__main__":

@@ -103,3 +103,35 @@ def test_list_shows_every_run_and_names_damage(tmp_path, capsys):
 def test_list_of_nothing(tmp_path, capsys):
     assert listing.main(["--results-dir", str(tmp_path / "none")]) == 0
     assert "no runs" in capsys.readouterr().out
+
+
+def test_two_slices_of_one_run(tmp_path, capsys):
+    """RUN:column=value keeps those rows: numpy against torch within one run here, as exec
+    eager against graph within one GPU run."""
+    torch_rows = [(L, m, d, mo, t / 2) for L, m, d, mo, t in ROWS]
+    a = write_run(tmp_path, "both", ROWS)
+    rows = store.read_rows(a / "points.csv") + store.read_rows(
+        write_run(tmp_path, "t", torch_rows, backend="torch") / "points.csv")
+    store.upsert_rows(a / "points.csv", rows)
+    args = ["--results-dir", str(tmp_path), "--plots-dir", str(tmp_path / "p")]
+    assert compare.main(["both:backend=numpy", "both:backend=torch", *args]) == 0
+    out = capsys.readouterr().out
+    assert "where backend=numpy  (4 rows)" in out and "4 pair(s)" in out
+    assert "B/A time: median 0.500" in out and "counted operations: all equal" in out
+    assert (tmp_path / "p" / "compare-both-numpy-both-torch.png").exists()
+    assert compare.main(["both:backend=numpy", "both:bakend=torch", *args]) == 2
+    assert "bad selection 'bakend=torch'" in capsys.readouterr().err
+    assert compare.main(["both:backend=numpy", "both:device=cuda", *args]) == 2
+    assert "no rows with device=cuda" in capsys.readouterr().err
+
+
+def test_a_column_with_several_values_on_one_side_stays_in_the_pairing(tmp_path, capsys):
+    """A holds numpy and torch rows, B numpy only: the torch rows are A's alone, never
+    paired with B's numpy rows (which leaving `backend` out of the pairing would do)."""
+    a = write_run(tmp_path, "a", ROWS)
+    store.upsert_rows(a / "points.csv", store.read_rows(a / "points.csv") + store.read_rows(
+        write_run(tmp_path, "t", ROWS, backend="torch") / "points.csv"))
+    write_run(tmp_path, "b", ROWS)
+    assert compare.main(["a", "b", "--results-dir", str(tmp_path), "--plots-dir", str(tmp_path / "p")]) == 0
+    out = capsys.readouterr().out
+    assert "4 pair(s)" in out and "B/A time: median 1.000" in out and "only in A: 4 point(s)" in out
