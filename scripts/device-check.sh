@@ -32,6 +32,9 @@ export PYTHONPATH=$PWD MPLBACKEND=Agg
     echo "sweep rc=$?"
     $PY -m bench report cuda-quick --results-dir "$OUT/res" --plots-dir "$OUT/plots"
     echo "report rc=$?"
+    echo "== graph replays against eager calls, point by point (B/A = graph / eager)"
+    $PY -m bench compare cuda-quick:exec=eager cuda-quick:exec=graph --results-dir "$OUT/res" \
+        --plots-dir "$OUT/plots" | grep -v "^only in"
     echo "== fitted slopes (graph rows are their own configuration: 'cuda graph')"
     grep -E "^\|.*(cuda|slope)" "$OUT/plots/cuda-quick/REPORT.md" | head -40
 } 2>&1 | tee "$OUT/device-check.log"
