@@ -177,3 +177,36 @@ def test_a_graph_call_refuses_non_finite_x_with_one_check(graphing_chain):
         MODES["forward"].gradient(c, x, exec="graph")
     assert c.backend.all_finite(c.random_x(), c.backend.asarray(1.0)) and \
         not c.backend.all_finite(c.random_x(), c.backend.asarray(math.nan))
+
+
+def test_the_sweeps_child_checks_and_records_graph_rows(tmp_path, monkeypatch):
+    """A graph point through the sweep's child (bench.sweep.timing.run_case), with every torch
+    backend capturing into the stand-in graph: each mode's replayed answer is held to eager
+    reverse mode's, counts stay exact, the floor is the graph call's, and the row says exec
+    graph with no eager-only columns."""
+    from modes.backends import TorchBackend
+    from sweep_helpers import FakeBenchmark
+    init = TorchBackend.__init__
+
+    def as_if_cuda(self, *a, **kw):
+        init(self, *a, **kw)
+        self._cpu = False
+    monkeypatch.setattr(TorchBackend, "__init__", as_if_cuda)
+    graphs = []
+
+    def stand_in(self, fn, x):
+        graphs.append(StaticMemoryGraph(fn, x))
+        return graphs[-1], graphs[-1].out
+    monkeypatch.setattr(TorchBackend, "_cuda_graph", stand_in)
+    point = Point(backend="torch", exec="graph", L=2, m=6, d=5, K=3, target="params")
+    for mode in ENGINES:
+        timing.run_case(FakeBenchmark(), {"point": point.as_dict(), "mode": mode, "lines": ["g"],
+                                          "tol": 1e-12, "run_id": "g", "est_s": 0.01}, tmp_path)
+    rows = store.read_rows(tmp_path / "points.csv")
+    assert [r["mode"] for r in rows] == list(ENGINES) and {r["exec"] for r in rows} == {"graph"}
+    for r in rows:
+        assert r["status"] == "ok" and r["ops_exact"] == "True" and float(r["grad_relerr"]) < 1e-12
+        assert float(r["floor_s"]) > 0 and r["time_model_s"] == "" and r["mem_measured_bytes"] == ""
+        assert "graph" in r["mem_reason"] and r["point_key"].endswith("/exec=graph")
+    # one capture per engine at the point and one for its floor; replayed when timed
+    assert len(graphs) == 2 * len(ENGINES) and all(g.replays for g in graphs)
