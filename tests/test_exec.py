@@ -3,6 +3,7 @@ a graph configuration read back apart from the eager one, and the replay logic (
 input in, copies out, one capture per plan) against a stand-in graph with a CUDA graph's
 static memory. Real capture and replay are in tests/test_cuda.py, which needs a GPU."""
 import math
+import time
 
 import numpy as np
 
@@ -210,3 +211,32 @@ def test_the_sweeps_child_checks_and_records_graph_rows(tmp_path, monkeypatch):
         assert "graph" in r["mem_reason"] and r["point_key"].endswith("/exec=graph")
     # one capture per engine at the point and one for its floor; replayed when timed
     assert len(graphs) == 2 * len(ENGINES) and all(g.replays for g in graphs)
+
+
+def test_a_floor_is_at_most_the_fastest_call_that_shares_it(tmp_path):
+    """floor_s as read back: bounded by the fastest ok call measured with the same floor
+    (same configuration, mode, target and L), and never by a call of another L."""
+    rows = []
+    for L, m, t, floor in [(2, 8, 20e-6, 50e-6), (2, 64, 90e-6, 50e-6), (8, 8, 200e-6, 120e-6)]:
+        p = Point(L=L, m=m, d=m)
+        row = timing.base_row("f", p, "reverse", ["x"], 1e-8)
+        row.update(status="ok", time_median_s=t, time_iqr_s=t / 20, time_min_s=t, rounds=5,
+                   ops_total=row["ops_predicted"], ops_exact=True, grad_relerr=0.0, floor_s=floor)
+        rows.append(row)
+    store.upsert_rows(tmp_path / "f" / "points.csv", rows)
+    df = analysis.load(tmp_path / "f").sort_values(["L", "m"])
+    assert list(df.floor_s) == [20e-6, 20e-6, 120e-6]
+
+
+def test_a_slow_start_does_not_set_the_floor(monkeypatch):
+    """A call slow for its first 20 runs (a cold process, a burst of other work): the warm-up
+    and the quietest of the timed stretches leave it out."""
+    from bench.sweep import floor as fl
+    runs = []
+
+    def call():
+        runs.append(1)
+        if len(runs) <= 20:
+            time.sleep(0.002)
+    monkeypatch.setattr(fl, "prepare", lambda p, modes: ({modes[0]: call}, {}))
+    assert fl.floor_seconds(Point(L=5, m=3, d=3), "forward") < 1e-3
