@@ -5,8 +5,8 @@
 
 Each (chain, target) is compiled once, ahead of time (jax.jit(...).lower(...).compile()), on
 the first call; the compile time is kept apart — `compile_seconds(chain, target)` — and
-never inside a timed call. The chain's arrays are copied to JAX once per chain, so a chain
-is taken as immutable here: change its weights and build a new Chain. float64 chains turn
+never inside a timed call. The chain's arrays are copied to JAX once per chain, and again
+(compiled again too) when its W, b or y is assigned; changed in place, they are not seen. float64 chains turn
 on jax_enable_x64 for the process. Without JAX installed, every call raises FwdrevError
 "jax not installed", which the sweep records as a skipped row.
 """
@@ -18,9 +18,11 @@ import weakref
 from .engine import check_wrt
 from .errors import FwdrevError
 from .peers import ChainFunction, Primitives, flat_params, group_params, result, with_value
+from .plan import Held
 
 _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-"""chain → {"fn": ChainFunction, "params": [...], "compiled": {target: (callable, seconds)}}"""
+"""chain → {"fn": ChainFunction, "params": [...], "compiled": {target: (callable, seconds)},
+"held": Held}"""
 
 
 def _jax():
@@ -34,7 +36,7 @@ def _jax():
 def _entry(chain):
     """The chain in JAX (arrays copied once) and its compiled functions so far."""
     e = _CACHE.get(chain)
-    if e is None:
+    if e is None or not e["held"].fresh(chain):
         jax = _jax()
         if chain.backend.dtype == "float64":
             jax.config.update("jax_enable_x64", True)
@@ -42,7 +44,8 @@ def _entry(chain):
         conv = lambda a: jnp.asarray(chain.backend.to_numpy(a))  # noqa: E731
         xp = Primitives(jnp.tanh, jax.nn.sigmoid, jax.nn.relu, jax.nn.logsumexp)
         e = {"fn": ChainFunction(chain, xp, conv(chain.loss.y)),
-             "params": [conv(p) for p in flat_params(chain)], "compiled": {}, "conv": conv}
+             "params": [conv(p) for p in flat_params(chain)], "compiled": {}, "conv": conv,
+             "held": Held(chain)}
         _CACHE[chain] = e
     return e
 

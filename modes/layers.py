@@ -45,8 +45,15 @@ class Linear(_Watched):
     def __init__(self, W, b=None):
         self.W, self.b = W, b
         self.n_out, self.n_in = (int(s) for s in W.shape)
-        self.params = (W,) if b is None else (W, b)
-        self.n_params = self.n_out * self.n_in + (0 if b is None else self.n_out)
+
+    @property
+    def params(self):
+        """(W,) or (W, b): the arrays as they are now (W and b may be assigned)."""
+        return (self.W,) if self.b is None else (self.W, self.b)
+
+    @property
+    def n_params(self):
+        return self.n_out * self.n_in + (0 if self.b is None else self.n_out)
 
     def eval(self, k, z):
         out = k.matmul(self.W, z)

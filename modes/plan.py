@@ -18,8 +18,8 @@ definition of a count, and a replay returns exactly the counts of the call it re
 
 Nothing is memoised on x: every replay computes from its own x. Constants are held by
 reference, so weights changed in place are seen by the next replay; weights (or y)
-replaced by other arrays make the plan stale, which every call checks (an identity test
-per layer) and answers by recording a new plan.
+replaced by other arrays make the plan stale, which every call checks (`Held`: an identity
+test per layer, only after some array was assigned) and answers by recording a new plan.
 """
 from __future__ import annotations
 
@@ -99,8 +99,8 @@ class _Recording:
 class Plan:
     """A recorded engine call: run(x) -> (value, grad, jac); ops and phases as counted."""
 
-    def __init__(self, rec: _Recording, out, phases, guard):
-        self.phases, self.ops, self.guard, self.epoch = phases, phases["chain"], guard, EPOCH[0]
+    def __init__(self, rec: _Recording, out, phases, chain):
+        self.phases, self.ops, self.held = phases, phases["chain"], Held(chain)
         self.graph = None  # run(x) replayed from a CUDA graph, once captured (modes.engine)
         self.profile = list(rec.shapes)  # (backend call, argument shapes, output shape) per step
         keep = rec.slots_in(list(out))
@@ -120,12 +120,20 @@ class Plan:
         exec(compile(src, "<fwdrev plan>", "exec"), ns)  # noqa: S102  our own generated source
         self.run, self.source = ns["plan"], src
 
+
+class Held:
+    """The arrays a chain held (its weights, biases and y) when something was built from it
+    — a plan, a peer's copy of the chain — and whether it still holds them."""
+
+    def __init__(self, chain):
+        self.arrays, self.epoch = _arrays(chain), EPOCH[0]
+
     def fresh(self, chain) -> bool:
-        """Whether the chain still holds the arrays the plan was recorded with: at once when
-        no array was assigned anywhere since, else by identity, array by array."""
+        """At once when no array was assigned anywhere since, else by identity, array by
+        array."""
         if self.epoch == EPOCH[0]:
             return True
-        if all(a is b for a, b in zip(_arrays(chain), self.guard)):
+        if all(a is b for a, b in zip(_arrays(chain), self.arrays)):
             self.epoch = EPOCH[0]
             return True
         return False
@@ -200,13 +208,13 @@ def planned(chain, call, options, x, body):
         plans = _PLANS[chain] = {}
     key = call + options
     p = plans.get(key)
-    if p is not None and p.fresh(chain):
+    if p is not None and p.held.fresh(chain):
         return p, None
     rec = _Recording(chain.backend)
     rec.bind(x)  # slot 0: the plan's argument
     k = rec.kernel = Kernel(rec)
     out = body(chain, k, x, *options)
-    p = plans[key] = Plan(rec, out, k.phases(), _arrays(chain))
+    p = plans[key] = Plan(rec, out, k.phases(), chain)
     return p, out
 
 

@@ -7,11 +7,18 @@
 
 On a numpy chain the arrays are shared with torch (torch.from_numpy, no copy) and the
 answer comes back as numpy arrays; on a torch chain (CPU or CUDA) nothing is converted.
+The torch view of a chain is made once, and again when its W, b or y is assigned.
 """
 from __future__ import annotations
 
+import weakref
+
 from .engine import check_wrt
 from .peers import ChainFunction, Primitives, flat_params, group_params, result, with_value
+from .plan import Held
+
+_TWINS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+"""chain → its _Twin, made on the first call (not inside every timed one)."""
 
 
 class _Twin:
@@ -25,7 +32,7 @@ class _Twin:
         xp = Primitives(torch.tanh, torch.sigmoid, torch.relu, lambda z: torch.logsumexp(z, 0))
         self.fn = ChainFunction(chain, xp, conv(chain.loss.y))
         self.params = [conv(p) for p in flat_params(chain)]
-        self.conv = conv
+        self.conv, self.held = conv, Held(chain)
 
     def x(self, chain, x, check=True):
         return self.conv(chain.input(x, check))
@@ -36,7 +43,11 @@ class _Twin:
 
 
 def _twin(chain):
-    return _Twin(chain)
+    """The chain's twin, made anew when one of its arrays was assigned since."""
+    t = _TWINS.get(chain)
+    if t is None or not t.held.fresh(chain):
+        t = _TWINS[chain] = _Twin(chain)
+    return t
 
 
 class TorchPeer:

@@ -96,3 +96,17 @@ def test_jax_compiles_once_per_chain_and_target_and_keeps_the_time_apart():
     second = MODES["jax-rev"].gradient(c, c.random_x(2))  # a new x: computed, not memoised
     assert jax_peers.compile_seconds(c, "gradient") == seconds
     assert not np.allclose(first.grad, second.grad)
+
+
+def test_peers_see_weights_assigned_after_the_chain_was_made():
+    """Assigning a layer's W (or b) reaches the peers as it reaches the engines' plans: the
+    peers read the chain's parameters as they are now, not as they were at construction."""
+    c = Chain.random([5, 4, 3], activation="tanh", bias=True, backend="torch", seed=2)
+    x = c.random_x()
+    for mode in ("autograd", "func-rev") + (("jax-rev",) if HAS_JAX else ()):
+        MODES[mode].gradient(c, x)  # before: whatever a peer keeps, it has it now
+    layer = c.linear_layers[0]
+    layer.W, layer.b = layer.W * 2, layer.b - 1
+    want = flat(MODES["reverse"].gradient(c, x))
+    for mode in ("autograd", "func-rev", "func-fwd") + (("jax-rev", "jax-fwd") if HAS_JAX else ()):
+        assert relerr(flat(MODES[mode].gradient(c, x)), want) <= 1e-12, mode
