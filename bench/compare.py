@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-
-from bench.cmdline import prog
 from pathlib import Path
 
+from bench import cmdline as cli
+from bench.errors import UsageError
+from bench.rows import CONFIG
+
 SHAPE = ("target", "L", "m", "d", "K", "waist", "mode")
-CONFIG = ("backend", "device", "exec", "dtype", "threads")
 
 
-class SelectionError(ValueError):
+class SelectionError(UsageError):
     """A RUN:column=value that names no column, or no rows."""
 
 
@@ -139,9 +140,14 @@ def figure(both, out: Path, label_a, label_b):
 
 
 def main(argv=None, command="compare") -> int:
+    """Entry point of `fwdrev compare`; returns the exit status (bench.cmdline)."""
+    return cli.entry(command, "bench.compare", argv)
+
+
+def run_command(argv, command="compare") -> int:
     from bench import store
     from bench.report import analysis
-    ap = argparse.ArgumentParser(prog=prog(command), description=__doc__.split("\n\n")[0],
+    ap = argparse.ArgumentParser(prog=cli.prog(command), description=__doc__.split("\n\n")[0],
                                  epilog=__doc__.split("\n\n", 1)[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("a", help="the first run: a run id under --results-dir, 'latest', or a path; "
@@ -152,25 +158,14 @@ def main(argv=None, command="compare") -> int:
                          "default: every configuration column whose values differ")
     ap.add_argument("--results-dir", default="results", help="where runs live (default %(default)s)")
     ap.add_argument("--plots-dir", default="plots", help="where the figure goes (default %(default)s)")
-    try:
-        args = ap.parse_args(argv)
-    except SystemExit as e:
-        return int(e.code or 0)
-    try:
-        sel = [selection(n) for n in (args.a, args.b)]
-        runs = [store.resolve_run(Path(args.results_dir), n) for n, _ in sel]
-        for (name, _), d in zip(sel, runs):
-            if not (d / "points.csv").is_file():
-                raise FileNotFoundError(f"no run {name!r} (looked for {d / 'points.csv'})")
-        a, b = (analysis.load(d) for d in runs)
-    except (OSError, ValueError) as e:  # a bad name is usage (2), a damaged run 3
-        print(f"{command}: error: {e}", file=sys.stderr)
-        return 2 if isinstance(e, (FileNotFoundError, SelectionError)) else 3
-    try:
-        a, b = (select(df, f, n) for df, (_, f), n in zip((a, b), sel, (args.a, args.b)))
-    except SelectionError as e:
-        print(f"{command}: error: {e}", file=sys.stderr)
-        return 2
+    args = ap.parse_args(argv)
+    sel = [selection(n) for n in (args.a, args.b)]
+    runs = [store.resolve_run(Path(args.results_dir), n) for n, _ in sel]
+    for (name, _), d in zip(sel, runs):
+        if not (d / "points.csv").is_file():
+            raise UsageError(f"no run {name!r} (looked for {d / 'points.csv'})")
+    loaded = {d: analysis.load(d) for d in dict.fromkeys(runs)}  # one run, two slices: read once
+    a, b = (select(loaded[d], f, n) for d, (_, f), n in zip(runs, sel, (args.a, args.b)))
     by = tuple(args.by)
     if "mode" in by:  # forward against reverse: pair A's forward rows with B's reverse rows
         a, b = a[a["mode"] == "forward"].assign(mode="*"), b[b["mode"] == "reverse"].assign(mode="*")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-
-from bench.cmdline import prog
 from pathlib import Path
+
+from bench import cmdline as cli
 
 SKIP = {"calibration", "latest"}
 
@@ -50,12 +50,14 @@ def runs(root: Path) -> list:
 
 
 def main(argv=None, command="list") -> int:
-    ap = argparse.ArgumentParser(prog=prog(command), description=__doc__.split("\n\n")[0])
+    """Entry point of `fwdrev list`; returns the exit status (bench.cmdline)."""
+    return cli.entry(command, "bench.listing", argv)
+
+
+def run_command(argv, command="list") -> int:
+    ap = argparse.ArgumentParser(prog=cli.prog(command), description=__doc__.split("\n\n")[0])
     ap.add_argument("--results-dir", default="results", help="where runs live (default %(default)s)")
-    try:
-        args = ap.parse_args(argv)
-    except SystemExit as e:
-        return int(e.code or 0)
+    args = ap.parse_args(argv)
     rows = runs(Path(args.results_dir))
     if not rows:
         print(f"no runs under {Path(args.results_dir).absolute()}")

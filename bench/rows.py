@@ -36,6 +36,9 @@ COLUMNS = CORE[:-1] + ADDED + CORE[-1:]
 """The columns of points.csv, in order (results/README.md says what each holds).
 finished_utc stays last: a line cut short anywhere fails its timestamp check."""
 
+CONFIG = ("backend", "device", "exec", "dtype", "threads")
+"""The configuration columns of a row: what a point is run on (its shape aside)."""
+
 STATUSES = ("ok", "disagree", "skipped", "error")
 """ok: checked and timed; disagree: the modes' answers differ beyond tol (not timed);
 skipped: a guard or a missing GPU (reason says which); error: the engine raised."""

@@ -135,3 +135,12 @@ def test_a_column_with_several_values_on_one_side_stays_in_the_pairing(tmp_path,
     assert compare.main(["a", "b", "--results-dir", str(tmp_path), "--plots-dir", str(tmp_path / "p")]) == 0
     out = capsys.readouterr().out
     assert "4 pair(s)" in out and "B/A time: median 1.000" in out and "only in A: 4 point(s)" in out
+
+
+def test_compare_of_a_damaged_run_is_one_line(tmp_path, capsys):
+    """A binary points.csv: exit 3 and one line naming it, never a traceback."""
+    write_run(tmp_path, "a", ROWS)
+    (write_run(tmp_path, "b", ROWS) / "points.csv").write_bytes(b"run_id,x\n\x00\x01")
+    assert compare.main(["a", "b", "--results-dir", str(tmp_path)]) == 3
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("compare: error:") and "points.csv" in err and "\n" not in err

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from bench import store
+from bench.rows import CONFIG
 
 SIZE_AXES = ("L", "m", "d", "K")
-CONFIG = ("backend", "device", "exec", "dtype", "threads")
 FIT_FACTOR = 5.0
 """A point enters a slope fit when its time is at least this many times the floor."""
 
