@@ -18,13 +18,12 @@ from __future__ import annotations
 import argparse
 import os
 
-from bench.cmdline import prog
 from bench import cmdline as cli
 
 
 def parser(command="merge") -> argparse.ArgumentParser:
     """The command line of the merge."""
-    p = cli.Parser(prog=prog(command),
+    p = cli.Parser(prog=cli.prog(command),
                    description="join runs of one grid (shards, or runs made on several "
                    "machines and copied into one results directory) into a new run")
     p.add_argument("runs", nargs="+", metavar="RUN", help="run ids, 'latest', or run directories")

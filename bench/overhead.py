@@ -18,7 +18,8 @@ import argparse
 import sys
 import time
 
-from bench.cmdline import prog
+from bench import cmdline as cli
+from bench.errors import UsageError
 from bench.gate.reference import REFERENCES
 from bench.gate.stats import median
 from bench.points import Point, chain_for, set_threads
@@ -109,7 +110,12 @@ def _x(v):
 
 
 def main(argv=None, command="overhead") -> int:
-    ap = argparse.ArgumentParser(prog=prog(command), description=__doc__.split("\n\n")[0],
+    """Entry point of `fwdrev overhead`; returns the exit status (bench.cmdline)."""
+    return cli.entry(command, "bench.overhead", argv)
+
+
+def run_command(argv, command="overhead") -> int:
+    ap = argparse.ArgumentParser(prog=cli.prog(command), description=__doc__.split("\n\n")[0],
                                  epilog=__doc__.split("\n\n", 1)[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backend", default="numpy,torch", help="comma-separated (default %(default)s)")
@@ -120,33 +126,26 @@ def main(argv=None, command="overhead") -> int:
     ap.add_argument("--dtype", default="float64", choices=("float64", "float32"),
                     help="(default %(default)s)")
     ap.add_argument("--seconds", type=float, default=1.0, help="time per size and mode (default %(default)s)")
-    try:
-        args = ap.parse_args(argv)
-    except SystemExit as e:
-        return int(e.code or 0)
+    args = ap.parse_args(argv)
     sizes = [s for s in args.size.split(",") if s]
     bad = [s for s in sizes if s not in SIZES] + [b for b in args.backend.split(",") if b not in ("numpy", "torch")]
-    if bad or not (args.seconds > 0):
-        print(f"error: unknown size or backend {', '.join(bad)}" if bad else
-              "error: --seconds must be positive", file=sys.stderr)
-        return 2
+    if bad:
+        raise UsageError(f"unknown size or backend {', '.join(bad)}")
+    if not args.seconds > 0:
+        raise UsageError("--seconds must be positive")
     set_threads(1)
     print("per-call time (µs, median) and ratio to the same arithmetic by hand (median of "
           f"per-round ratios), {args.dtype}, 1 thread; graph: the unchecked call replayed from a CUDA graph")
     print(f"{'backend/device':14} {'size':6} {'mode':7} {'L,m,d,K':>16} {'engine':>10} {'unchecked':>10} "
           f"{'graph':>10} {'hand':>10} {'autograd':>10} {'engine':>7} {'uncheck':>7} {'graph':>7} "
           f"{'autograd':>7}  rounds")
-    try:
-        for p, size, mode, t, r, n in rows(args.backend.split(","), args.device.split(","), sizes,
-                                           args.seconds, args.dtype):
-            shape = f"{p.L},{p.m},{p.d},{p.K}"
-            print(f"{p.backend + '/' + p.device:14} {size:6} {mode:7} {shape:>16} {_us(t['engine'])} "
-                  f"{_us(t['unchecked'])} {_us(t.get('graph'))} {_us(t['hand'])} "
-                  f"{_us(t.get('autograd'))} {_x(r['engine'])} {_x(r['unchecked'])} "
-                  f"{_x(r.get('graph'))} {_x(r.get('autograd'))}  {n}", flush=True)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    for p, size, mode, t, r, n in rows(args.backend.split(","), args.device.split(","), sizes,
+                                       args.seconds, args.dtype):
+        shape = f"{p.L},{p.m},{p.d},{p.K}"
+        print(f"{p.backend + '/' + p.device:14} {size:6} {mode:7} {shape:>16} {_us(t['engine'])} "
+              f"{_us(t['unchecked'])} {_us(t.get('graph'))} {_us(t['hand'])} "
+              f"{_us(t.get('autograd'))} {_x(r['engine'])} {_x(r['unchecked'])} "
+              f"{_x(r.get('graph'))} {_x(r.get('autograd'))}  {n}", flush=True)
     return 0
 
 

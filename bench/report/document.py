@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.cmdline import prog
 from bench import cmdline as cli, meta, store
 from bench.report import analysis, modeplots, plots, table
 from bench.errors import DamagedError, UsageError
@@ -27,7 +26,7 @@ CAPTIONS = {
 
 def parser(command="report") -> argparse.ArgumentParser:
     """The command line of the report."""
-    p = cli.Parser(prog=prog(command),
+    p = cli.Parser(prog=cli.prog(command),
                    description="plots and REPORT.md for a sweep's results")
     p.add_argument("run", nargs="?", default=None, help="run id, 'latest' or a path")
     p.add_argument("--results-dir", default=os.environ.get("FWDREV_RESULTS_DIR", "results"))

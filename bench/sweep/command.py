@@ -11,7 +11,6 @@ from collections import Counter
 
 from modes import FwdrevError
 
-from bench.cmdline import prog
 from bench import cmdline as cli, meta, store
 from bench.sweep import extras, grid, runs, shard, timing
 from bench.points import set_threads
@@ -23,11 +22,19 @@ SCHEMA = "fwdrev-run/2"
 """meta.json's `schema`: the layout of a run directory (results/README.md)."""
 
 
+class _Parser(cli.Parser):
+    """The sweep's parser: the presets' description (which expands every preset, and for
+    device auto asks torch for a GPU: seconds) is made only when help is printed."""
+
+    def format_help(self):
+        self.epilog = grid.describe_presets()
+        return super().format_help()
+
+
 def parser(command="sweep") -> argparse.ArgumentParser:
     """The command line of the sweep: a preset, the axes, timing, guards, the run."""
-    p = cli.Parser(prog=prog(command), epilog=grid.describe_presets(),
-                   formatter_class=argparse.RawDescriptionHelpFormatter,
-                   description="time the modes over a grid of shapes; write results/<run-id>/")
+    p = _Parser(prog=cli.prog(command), formatter_class=argparse.RawDescriptionHelpFormatter,
+                description="time the modes over a grid of shapes; write results/<run-id>/")
     p.add_argument("--preset", metavar="NAME",
                    help=f"named grid, one of {', '.join(PRESETS)} (below); default: default "
                    "(gpu when the only axes given are --device cuda [and --backend]); none "

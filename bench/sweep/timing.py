@@ -233,10 +233,16 @@ def _watch(proc, cases, csv_path, progress) -> int:
     bar = tqdm(total=sum(est.values()), disable=None if progress else True,
                bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]",
                dynamic_ncols=True, file=sys.stderr, desc=_bar_text(cases, seen))
+    stamp = None
     try:
         while True:
             rc = proc.poll()
-            rows = store.read_rows(csv_path)
+            now = _stamp(csv_path)
+            if now == stamp and rc is None:  # no new row: nothing to read (the child is timing)
+                bar.refresh()  # the elapsed time still moves
+                time.sleep(0.25)
+                continue
+            stamp, rows = now, store.read_rows(csv_path)
             for r in rows:
                 k = (r["point_key"], r["mode"])
                 if k in est and k not in seen and (*k, r["finished_utc"]) not in before:
@@ -255,6 +261,15 @@ def _watch(proc, cases, csv_path, progress) -> int:
         raise
     finally:
         bar.close()
+
+
+def _stamp(path):
+    """What changes when a row is written: points.csv's (mtime, size), or None."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size
 
 
 def _bar_text(cases, seen) -> str:
