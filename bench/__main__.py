@@ -22,15 +22,6 @@ COMMANDS = {
 }
 
 
-def version() -> str:
-    """fwdrev's installed version, or the source tree's when it is not installed."""
-    from importlib import metadata
-    try:
-        return metadata.version("fwdrev")
-    except metadata.PackageNotFoundError:  # pragma: no cover - run from a bare checkout
-        return "unknown (not installed)"
-
-
 def usage(prog) -> str:
     lines = [f"usage: {prog} {{{','.join(COMMANDS)}}} [options]   ({prog} COMMAND --help for one)", ""]
     lines += [f"  {name:9} {what}" for name, (_, what) in COMMANDS.items()]
@@ -43,7 +34,8 @@ def main(argv=None, prog="python -m bench") -> int:
     from bench import cmdline
     cmdline.PROG[0] = prog  # the commands' --help says what was typed
     if argv and argv[0] == "--version":
-        print(f"fwdrev {version()}")
+        from bench.meta import fwdrev_version
+        print(f"fwdrev {fwdrev_version()}")
         return 0
     if not argv or argv[0] in ("-h", "--help"):
         print(usage(prog))

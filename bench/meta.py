@@ -215,9 +215,12 @@ def fingerprint() -> dict:
 
 
 def fwdrev_version() -> str:
-    """fwdrev's installed version (what `fwdrev --version` prints)."""
-    from bench.__main__ import version
-    return version()
+    """fwdrev's installed version (what `fwdrev --version` prints), or a note that it is not
+    installed (run from a bare checkout)."""
+    try:
+        return metadata.version("fwdrev")
+    except metadata.PackageNotFoundError:  # pragma: no cover - run from a bare checkout
+        return "unknown (not installed)"
 
 
 def gather(repo: Path, threads: dict) -> dict:

@@ -10,6 +10,8 @@ import math
 from .errors import FwdrevError, check, choose
 
 DTYPES = ("float64", "float32")
+OPERATORS = {"matmul": "@", "mul": "*", "add": "+", "sub": "-", "div": "/"}
+"""numpy's and torch's arrays: these backend calls are the arrays' own operators."""
 
 
 class Backend:
@@ -26,6 +28,7 @@ class Backend:
     def __init__(self, device: str, dtype: str):
         check(dtype in DTYPES, f"unknown dtype {dtype!r} (known: {', '.join(DTYPES)})")
         self.device, self.dtype = device, dtype
+        self._zeros = {}  # n → zeros(n), for all_finite
 
     def __repr__(self):
         return f"{self.name}:{self.device}:{self.dtype}"
@@ -83,7 +86,6 @@ class NumpyBackend(Backend):
         import numpy
         self.np = numpy
         self._dt = numpy.dtype(dtype)
-        self._zeros = {}
 
     def asarray(self, data):
         return self.np.array(data, dtype=self._dt)  # a copy: the chain owns its arrays
@@ -94,7 +96,7 @@ class NumpyBackend(Backend):
     def to_numpy(self, a):
         return self.np.asarray(a)
 
-    operators = {"matmul": "@", "mul": "*", "add": "+", "sub": "-", "div": "/"}
+    operators = OPERATORS
     def matmul(self, a, b): return a @ b
     def mul(self, a, b): return a * b
     def add(self, a, b): return a + b
@@ -159,7 +161,6 @@ class TorchBackend(Backend):
         self._dt = getattr(torch, dtype)
         self._dev = torch.device(device)
         self._cpu = self._dev.type == "cpu"
-        self._zeros = {}
 
     def asarray(self, data):
         t = self.torch
@@ -177,7 +178,7 @@ class TorchBackend(Backend):
     def to_numpy(self, a):
         return a.detach().cpu().numpy()
 
-    operators = {"matmul": "@", "mul": "*", "add": "+", "sub": "-", "div": "/"}
+    operators = OPERATORS
     def matmul(self, a, b): return a @ b
     def mul(self, a, b): return a * b
     def add(self, a, b): return a + b

@@ -1,5 +1,5 @@
-"""What every mode shares: the result object, the prologue (checks and the evaluation
-trace) and the epilogue (finiteness check, per-phase counts)."""
+"""What every engine call shares: the Result, `run` (x checked, the chain's plan run or
+replayed, the answer checked) and `check_answer`, which peers use too."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -51,49 +51,49 @@ class Kernel:
 
     def rowscale(self, s, M):
         """diag(s) @ M without forming diag(s): one multiplication per entry of M."""
-        self._count(mults=_size(M))
+        self._count(mults=elements(M))
         return self.b.mul(self.b.reshape(s, (-1, 1)), M) if M.ndim == 2 else self.b.mul(s, M)
 
     def colscale(self, G, s):
         """G @ diag(s) without forming diag(s): one multiplication per entry of G."""
-        self._count(mults=_size(G))
+        self._count(mults=elements(G))
         return self.b.mul(G, s)
 
     def outer(self, u, v):
-        self._count(mults=_size(u) * _size(v))
+        self._count(mults=elements(u) * elements(v))
         return self.b.outer(u, v)
 
     def mul(self, a, b):
         out = self.b.mul(a, b)
-        self._count(mults=_size(out))
+        self._count(mults=elements(out))
         return out
 
     def add(self, a, b):
         out = self.b.add(a, b)
-        self._count(adds=_size(out))
+        self._count(adds=elements(out))
         return out
 
     def sub(self, a, b):
         out = self.b.sub(a, b)
-        self._count(adds=_size(out))
+        self._count(adds=elements(out))
         return out
 
     def div(self, a, b):
         """a / b, counted as multiplications (one per entry of the result)."""
         out = self.b.div(a, b)
-        self._count(mults=_size(out))
+        self._count(mults=elements(out))
         return out
 
     def func(self, name, a):
-        self._count(funcs=_size(a))
+        self._count(funcs=elements(a))
         return self.b.func(name, a)
 
     def sum(self, a):
-        self._count(adds=max(_size(a) - 1, 0))
+        self._count(adds=max(elements(a) - 1, 0))
         return self.b.sum(a)
 
     def max(self, a):
-        self._count(funcs=max(_size(a) - 1, 0))  # comparisons
+        self._count(funcs=max(elements(a) - 1, 0))  # comparisons
         return self.b.max(a)
 
     # -- free ---------------------------------------------------------------------
@@ -107,7 +107,8 @@ class Kernel:
     def kron_eye(self, n, z): return self.b.kron_eye(n, z)
 
 
-def _size(a) -> int:
+def elements(a) -> int:
+    """The number of entries of an array (1 for a scalar)."""
     n = 1
     for s in getattr(a, "shape", ()):
         n *= int(s)

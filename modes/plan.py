@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import weakref
 
-from .kernel import Kernel
+from .kernel import Kernel, elements
 
 _PLANS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 """chain → {key: Plan}"""
@@ -154,7 +154,7 @@ def memory(rec: _Recording, keep: set):
         made[s] = t
         view = name in VIEWS and rec.reads[t]
         base[s] = base.get(rec.reads[t][0], rec.reads[t][0]) if view else s
-        size[s] = 0 if view else _elements(rec.keep[s])
+        size[s] = 0 if view else elements(rec.keep[s])
     last = {s: made[s] for s in made}
     for t, reads in enumerate(rec.reads):
         for s in reads:
@@ -182,13 +182,6 @@ def _shape_of(a):
     if isinstance(a, (list, tuple)) and a and hasattr(a[0], "shape"):
         return [tuple(int(d) for d in v.shape) for v in a]
     return tuple(int(d) for d in a.shape) if hasattr(a, "shape") else None
-
-
-def _elements(a) -> int:
-    n = 1
-    for d in getattr(a, "shape", ()):
-        n *= int(d)
-    return n
 
 
 def _arrays(chain):

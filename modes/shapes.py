@@ -74,18 +74,13 @@ class ShapeBackend(Backend):
         return Shape(tuple(size // known if s == -1 else s for s in shape))
 
 
-def shape_chain(widths, activation=None, dtype="float64"):
-    """A chain of shapes: linear layers [d, n_1, …, K] (an activation between them when
-    asked), the squared loss."""
+def shape_chain(widths):
+    """A chain of shapes: linear layers [d, n_1, …, K] and the squared loss (the chains the
+    sweep times)."""
     from .chain import Chain
-    from .layers import ACTIVATIONS, LOSSES, Linear
-    be = ShapeBackend("cpu", dtype)
-    layers = []
-    for i, (a, b) in enumerate(zip(widths, widths[1:])):
-        layers.append(Linear(Shape((b, a))))
-        if activation and i < len(widths) - 2:
-            layers.append(ACTIVATIONS[activation](b))
-    return Chain(layers, LOSSES["squared"](Shape((widths[-1],))), be)
+    from .layers import LOSSES, Linear
+    layers = [Linear(Shape((b, a))) for a, b in zip(widths, widths[1:])]
+    return Chain(layers, LOSSES["squared"](Shape((widths[-1],))), ShapeBackend("cpu", "float64"))
 
 
 @lru_cache(maxsize=4096)

@@ -15,10 +15,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.report import analysis  # noqa: E402
-from bench.report.plots import save as _save  # noqa: E402
+from bench.report.plots import TARGET_MARKERS, identity, save as _save  # noqa: E402
+from modes import ENGINES  # noqa: E402
 
 AXES = ("m", "d", "L", "K")
-MARKERS = {"gradient": "o", "params": "s", "jacobian": "^"}
 
 
 def _ok(df):
@@ -29,7 +29,7 @@ def _scatter_by_mode_and_target(ok, x, y):
     """A log-log scatter of column y against column x, one series per (mode, target)."""
     fig, ax = plt.subplots(figsize=(7, 6))
     for (mode, target), g in ok.groupby(["mode", "target"]):
-        ax.scatter(g[x], g[y], marker=MARKERS.get(target, "o"), s=18,
+        ax.scatter(g[x], g[y], marker=TARGET_MARKERS.get(target, "o"), s=18,
                    label=f"{mode} {target}", alpha=0.75)
     ax.set(xscale="log", yscale="log")
     return fig, ax
@@ -94,9 +94,8 @@ def fastest_table(df) -> list:
         rows.append((shape, r0.config, best["mode"], best.time_median_s, rel))
     if not rows:
         return []
-    modes = sorted({m for *_, rel in rows for m in rel},
-                   key=lambda m: ["forward", "reverse", "cheapest"].index(m) if m in
-                   ("forward", "reverse", "cheapest") else 3)
+    modes = sorted({m for *_, rel in rows for m in rel},  # engines first, then peers by name
+                   key=lambda m: (ENGINES.index(m) if m in ENGINES else len(ENGINES), m))
     lines = ["| point | configuration | fastest | its time | " + " | ".join(modes) + " |",
              "|---|---|---|---:|" + "---:|" * len(modes)]
     for shape, config, best, t, rel in rows:
@@ -160,7 +159,7 @@ def model_errors(df):
     return (ok.time_model_s / ok.time_median_s - 1).abs(), ok
 
 
-def model_vs_measured(df, out, machine, floors=None):
+def model_vs_measured(df, out, machine):
     """9. Measured against modelled time, log-log, y = x, both modes, by target."""
     err, ok = model_errors(df)
     if ok.empty:
@@ -168,8 +167,7 @@ def model_vs_measured(df, out, machine, floors=None):
     fig, ax = _scatter_by_mode_and_target(ok, "time_model_s", "time_median_s")
     lo, hi = min(ok.time_model_s.min(), ok.time_median_s.min()), max(ok.time_model_s.max(),
                                                                        ok.time_median_s.max())
-    ax.plot([lo, hi], [lo, hi], "k--", lw=1,
-            label=f"y = x; |error| median {np.median(err):.0%}, 90th pct {np.quantile(err, 0.9):.0%}")
+    identity(ax, lo, hi, f"y = x; |error| median {np.median(err):.0%}, 90th pct {np.quantile(err, 0.9):.0%}")
     ax.set(xlabel="modelled time (s): calibrated rates × the plan's steps",
            ylabel="measured median time (s)")
     ax.legend(fontsize=8)

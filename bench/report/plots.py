@@ -33,7 +33,7 @@ def save(fig, out, name, title, machine):
     return path
 
 
-def _identity(ax, lo, hi, label="identity (y = x)"):
+def identity(ax, lo, hi, label="identity (y = x)"):
     ax.plot([lo, hi], [lo, hi], "k--", lw=1, label=label)
 
 
@@ -63,7 +63,7 @@ def ops_counted_vs_predicted(df, out, machine):
         ax.scatter(g.ops_predicted, g.ops_total, s=28, alpha=0.75, color=COLORS[mode],
                    marker=TARGET_MARKERS.get(target, "o"), label=f"{mode}, {target}")
     lo, hi = ok.ops_predicted.min() / 2, ok.ops_predicted.max() * 2
-    _identity(ax, lo, hi)
+    identity(ax, lo, hi)
     exact = int(ok.ops_exact.sum())
     ax.set(xscale="log", yscale="log", xlabel="predicted operations (closed form, docs/maths.md §2–§4)",
            ylabel="counted operations (engine)")
@@ -164,7 +164,7 @@ def ratio_vs_ops_ratio(rat, out, machine):
                        label=f"  modelled, {target}, {config}")
     lo = min(r.ops_ratio.min(), r.time_ratio.min()) / 2
     hi = max(r.ops_ratio.max(), r.time_ratio.max()) * 2
-    _identity(ax, lo, hi, "time ratio = op ratio")
+    identity(ax, lo, hi, "time ratio = op ratio")
     ax.axhline(1, color="grey", lw=0.8)
     ax.set(xscale="log", yscale="log", xlabel="predicted operation ratio forward/reverse",
            ylabel="measured time ratio forward/reverse")
