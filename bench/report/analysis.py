@@ -91,6 +91,7 @@ class Line:
     tied: bool           # d = m along the line
     fixed: dict
     rows: pd.DataFrame = field(repr=False)
+    fits: dict = field(default_factory=dict, repr=False)  # mode → fit(), by fit_lines
 
     @property
     def label(self) -> str:
@@ -166,6 +167,16 @@ def fit(line: Line, mode: str, floor: float, llc=None) -> dict:
         big = keep[weight_bytes(keep) > 2 * llc]
         out.update(slope_big=_slope(big, line.axis, "time_median_s"), n_big=len(big))
     return out
+
+
+def fit_lines(df, llc=None) -> list:
+    """Every line of df (find_lines) with its forward and reverse fits in `line.fits`: found
+    and fitted once, for the slope table and figure 2 alike."""
+    floor = floors(df)
+    lines = find_lines(df)
+    for ln in lines:
+        ln.fits = {m: fit(ln, m, floor.get((ln.config, m), 0.0), llc) for m in ("forward", "reverse")}
+    return lines
 
 
 def _slope(rows, axis, column) -> float:

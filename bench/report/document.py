@@ -101,25 +101,24 @@ def make_report(run_dir: Path, out: Path, rows=None, info=None):
     core = analysis.engines_only(df)  # figures 1-5 and the fits: forward, reverse, uniform
     rat = analysis.ratios(core)
     llc = info.get("machine", {}).get("llc_bytes")
-    figs = {**plots.all_figures(core, rat, out, machine, llc),
+    lines = analysis.fit_lines(core, llc)
+    figs = {**plots.all_figures(core, rat, out, machine, lines),
             **modeplots.all_figures(df, out, machine)}
-    fits = slope_table(core, llc)
+    fits = slope_table(lines)
     text = markdown(run_dir, info, machine, df, rat, fits, figs)
     store.atomic_write(out / "REPORT.md", text)
     return out / "REPORT.md", summary(run_dir, info, machine, df, rat, fits)
 
 
 # -- numbers --------------------------------------------------------------------------------
-def slope_table(df, llc=None) -> list:
-    """One dict per (line, mode): the fitted and the count-predicted exponents; headline
-    marks the lines plot 2 shows (and the summary prints)."""
-    floor = analysis.floors(df)
-    lines = analysis.find_lines(df)
+def slope_table(lines) -> list:
+    """One dict per (line, mode) of analysis.fit_lines' lines: the fitted and the
+    count-predicted exponents; headline marks the lines plot 2 shows (and the summary
+    prints)."""
     top = {id(ln) for c in {ln.config for ln in lines} for ln in analysis.headline(lines, c)}
     rows = []
     for line in sorted(lines, key=lambda ln: (ln.config, ln.target, ln.label)):
-        fs = [analysis.fit(line, m, floor.get((line.config, m), 0.0), llc)
-              for m in ("forward", "reverse")]
+        fs = [line.fits[m] for m in ("forward", "reverse")]
         if id(line) not in top and all(f["slope"] != f["slope"] for f in fs):
             continue  # no slope in either mode: every point near the fixed cost of a call
         for mode, f in zip(("forward", "reverse"), fs):

@@ -77,11 +77,11 @@ def ops_counted_vs_predicted(df, out, machine):
 
 
 # -- 2 ------------------------------------------------------------------------------------
-def time_vs_axes(df, out, machine, llc=None):
+def time_vs_axes(lines, out, machine):
     """2. Time against m, d and L per configuration (gradient target), log-log, with the
-    textbook's curves scaled to the data and the fitted slopes in the legend."""
-    lines = [ln for ln in analysis.find_lines(df) if ln.target == "gradient"]
-    floor = analysis.floors(df)
+    textbook's curves scaled to the data and the fitted slopes in the legend (lines:
+    analysis.fit_lines)."""
+    lines = [ln for ln in lines if ln.target == "gradient"]
     made = []
     for config in sorted({ln.config for ln in lines}):
         panels = analysis.headline(lines, config)
@@ -92,7 +92,7 @@ def time_vs_axes(df, out, machine, llc=None):
         fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 4.8 * rows + 0.6),
                                  squeeze=False)
         for ax, line in zip(axes.flat, panels):
-            _time_panel(ax, line, floor, llc)
+            _time_panel(ax, line)
         for ax in list(axes.flat)[len(panels):]:
             ax.set_visible(False)
         name = f"2_time_vs_axes_{_slug(config)}.png"
@@ -108,12 +108,12 @@ def time_vs_axes(df, out, machine, llc=None):
     return made
 
 
-def _time_panel(ax, line, floor, llc):
+def _time_panel(ax, line):
     for mode in ("forward", "reverse"):
         r = line.rows[line.rows["mode"] == mode]
         if r.empty:
             continue
-        f = analysis.fit(line, mode, floor.get((line.config, mode), 0.0), llc)
+        f = line.fits[mode]
         kept = r.index.isin(f["keep"].index)
         beyond = (f"; {_fmt(f['slope_big'])} beyond cache" if f["n_big"] >= 2
                   and f["n_big"] < f["n_fit"] else "")
@@ -256,9 +256,9 @@ def _jacobian_groups(j):
     return out
 
 
-def all_figures(df, rat, out, machine, llc=None) -> dict:
-    """{number: [(path, caption)]} for the five figures."""
+def all_figures(df, rat, out, machine, lines) -> dict:
+    """{number: [(path, caption)]} for the five figures (lines: analysis.fit_lines of df)."""
     return {1: ops_counted_vs_predicted(df, out, machine),
-            2: time_vs_axes(df, out, machine, llc),
+            2: time_vs_axes(lines, out, machine),
             3: ratio_vs_ops_ratio(rat, out, machine), 4: ratio_heatmap(rat, out, machine),
             5: jacobian_crossover(rat, out, machine)}
