@@ -15,6 +15,8 @@ in results/calibration/<hash>.json, redone with recalibrate=True) measures, in s
 Prediction: an engine call's plan (modes.plan.profile) lists every backend call with its
 shapes. Each costs
 
+    c_step + max(flops / R_gemm(k), bytes read / B(working set)) + bytes written / W(size)
+
 (views cost c_step alone), and the call adds c_call. The working set is the chain's weights
 plus the call's counted peak memory: repeated calls on one chain find it in cache when it
 fits. A model, not a fit: nothing is scaled to the measured times.

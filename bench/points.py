@@ -180,9 +180,9 @@ def predicted_ops(point: Point, mode: str):
 def _dp_ops(point, cheapest):
     """The DP's minimum as Ops (mults and adds split as the kernel counts them)."""
     from modes.ops import Ops
-    n = point.widths
-    shapes = ([("dense", 1, point.K)] if point.target == "gradient" else []) + \
-        [("dense", b, a) for a, b in zip(reversed(n[:-1]), reversed(n[1:]))]
+    from modes.shapes import shape_chain
+    shapes = cheapest.factor_shapes(shape_chain(tuple(point.widths)),
+                                    with_loss=point.target == "gradient")
     total, split = cheapest.plan(shapes)
     mults = _dp_mults(shapes, split, 0, len(shapes) - 1)[0]
     return Ops(mults=mults, adds=total - mults)

@@ -18,7 +18,6 @@ import math
 from dataclasses import dataclass
 
 OK, SLOWER, FASTER, UNDECIDED = "ok", "slower", "faster", "undecided"
-VERDICTS = (OK, SLOWER, FASTER, UNDECIDED)
 
 # The tolerance is derived from the run-to-run spread measured when baselining, within
 # limits. FLOOR: t_engine / t_reference moved by up to ~6% between BLAS kernels and CPU

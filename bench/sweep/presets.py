@@ -15,6 +15,8 @@ d at fixed m, against L, and the Jacobian's K (and d) lines for the d ≈ K cros
 """
 from __future__ import annotations
 
+from modes import MODES
+
 AXES = ("L", "m", "d", "K", "waist", "mode", "backend", "device", "exec", "dtype", "target",
         "threads")
 """Every axis of the grid, in the order they are shown. waist s > 0 makes the hourglass
@@ -23,9 +25,9 @@ graph: torch on CUDA, engines only); auto is eager on the CPU, both on CUDA."""
 
 INT_AXES = ("L", "m", "d", "K", "waist", "threads")
 
-ALL_MODES = ["forward", "reverse", "cheapest", "autograd", "func-rev", "func-fwd", "jax-rev",
-             "jax-fwd"]
-"""Every registered mode (the jax ones are skipped, said why, where JAX is not installed)."""
+ALL_MODES = list(MODES)
+"""Every registered mode, a new one too (the jax ones are skipped, said why, where JAX is
+not installed)."""
 
 AXIS_DEFAULTS = {
     "L": [2], "m": [64], "d": [64], "K": [1], "waist": [0],
