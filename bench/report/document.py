@@ -182,7 +182,7 @@ def _status_section(df):
     c, ok = _counts(df), df[df.status == "ok"]
     return "\n".join([
         "## Points", "",
-        "| status | rows (point × mode) | points |", "|---|---:|---:|",
+        "| status | rows (point × mode) | points with such rows |", "|---|---:|---:|",
         *[f"| {s} | {c[s]} | {_points(df, s)} |" for s in store.STATUSES],
         "", f"Every timed point was checked first: forward and reverse answers agree within "
             f"tolerance on {_points(df, 'ok')} points. Counted operations equal the closed-form "
@@ -273,9 +273,9 @@ def summary(run_dir, info, machine, df, rat, fits) -> str:
     """What `make bench` prints at the end: counts, key slopes, ratio ranges."""
     c = _counts(df)
     out = [f"fwdrev benchmark {info.get('run_id', run_dir.name)} on {machine}",
-           f"  points: {_points(df, 'ok')} agreed and timed, {_points(df, 'skipped')} skipped, "
-           f"{_points(df, 'disagree')} disagreed, {_points(df, 'error')} failed "
-           f"({c['ok']} ok rows of {len(df)})",
+           f"  points: {_points(df, 'ok')} agreed and timed; with a mode skipped "
+           f"{_points(df, 'skipped')}, disagreeing {_points(df, 'disagree')}, failed "
+           f"{_points(df, 'error')} ({c['ok']} ok rows of {len(df)})",
            f"  operation counts equal to prediction: {int(df[df.status == 'ok'].ops_exact.sum())}"
            f" of {int(df[df.status == 'ok'].ops_total.notna().sum())} timed rows that count",
            "  fitted time exponents, gradient target (slope of time; of the exact counts):"]
