@@ -41,7 +41,8 @@ def main(argv=None, prog="python -m bench") -> int:
         print(usage(prog))
         return 0 if argv else 2
     if argv[0] not in COMMANDS:
-        print(f"{prog}: unknown command {argv[0]!r}\n\n{usage(prog)}", file=sys.stderr)
+        print(f"{prog}: error: unknown command {argv[0][:40]!r} (one of {', '.join(COMMANDS)}; "
+              f"{prog} --help)", file=sys.stderr)
         return 2
     try:  # Ctrl-C while the command's module still imports is one line too
         module = importlib.import_module(COMMANDS[argv[0]][0])

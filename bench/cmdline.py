@@ -9,8 +9,10 @@ another sweep is writing the run; 130 interrupted (Ctrl-C, SIGINT or SIGTERM).
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import importlib
+import math
 import os
 import signal
 import sys
@@ -48,9 +50,46 @@ def entry(command: str, module: str, argv=None, interrupted: str = "interrupted"
     return run(command, body, interrupted)
 
 
+def bounded(kind, low, high):
+    """An argparse type: a number of kind (int or float) from low to high, finite; NaN,
+    inf and anything out of range are a one-line usage error."""
+    def parse(text):
+        try:
+            v = kind(text)
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"not a number: {str(text)[:40]!r}") from None
+        if not (math.isfinite(v) and low <= v <= high):
+            raise argparse.ArgumentTypeError(f"{str(text)[:40]} is not from {low:g} to {high:g}")
+        return v
+    parse.__name__ = kind.__name__
+    return parse
+
+
+PLAIN = {"≈": "~", "–": "-", "—": "-", "→": "->", "←": "<-", "×": "x", "≤": "<=", "≥": ">=",
+         "…": "...", "·": ".", "ℓ": "l", "²": "^2", "±": "+-", "’": "'", "“": '"', "”": '"'}
+"""What a character fwdrev prints becomes on a terminal that cannot show it."""
+
+
+def _plain(err: UnicodeEncodeError):
+    bad = err.object[err.start:err.end]
+    return "".join(PLAIN.get(c, "?") for c in bad), err.end
+
+
+codecs.register_error("fwdrev-plain", _plain)
+
+
+def plain_output() -> None:
+    """stdout and stderr survive an ASCII-only (or other narrow) encoding: what they cannot
+    encode is written in plain characters (PLAIN) instead of raising."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="fwdrev-plain")
+
+
 def run(command: str, body, interrupted: str = "interrupted") -> int:
     """body() → exit status, with every failure a command can meet turned into one line
     on stderr and its status; SIGINT and SIGTERM stop it as Ctrl-C does."""
+    plain_output()
     with _signals():
         try:
             _PENDING.clear()

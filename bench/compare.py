@@ -19,6 +19,7 @@ plots/compare-<A>-<B>.png.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -147,17 +148,19 @@ def main(argv=None, command="compare") -> int:
 def run_command(argv, command="compare") -> int:
     from bench import store
     from bench.report import analysis
-    ap = argparse.ArgumentParser(prog=cli.prog(command), description=__doc__.split("\n\n")[0],
-                                 epilog=__doc__.split("\n\n", 1)[1],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.Parser(prog=cli.prog(command), description=__doc__.split("\n\n")[0],
+                    epilog=__doc__.split("\n\n", 1)[1],
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("a", help="the first run: a run id under --results-dir, 'latest', or a path; "
                     "RUN:column=value[,…] keeps its rows with those values (e.g. run:exec=graph)")
     ap.add_argument("b", help="the second run, likewise")
     ap.add_argument("--by", action="append", default=[], choices=CONFIG + ("mode",),
                     help="a column the runs differ in, left out of the pairing (repeatable); "
                          "default: every configuration column whose values differ")
-    ap.add_argument("--results-dir", default="results", help="where runs live (default %(default)s)")
-    ap.add_argument("--plots-dir", default="plots", help="where the figure goes (default %(default)s)")
+    ap.add_argument("--results-dir", default=os.environ.get("FWDREV_RESULTS_DIR", "results"),
+                    help="where runs live (default: $FWDREV_RESULTS_DIR, else ./results)")
+    ap.add_argument("--plots-dir", default=os.environ.get("FWDREV_PLOTS_DIR", "plots"),
+                    help="where the figure goes (default: $FWDREV_PLOTS_DIR, else ./plots)")
     args = ap.parse_args(argv)
     sel = [selection(n) for n in (args.a, args.b)]
     runs = [store.resolve_run(Path(args.results_dir), n) for n, _ in sel]

@@ -3,8 +3,7 @@ machine, points (ok / rows) and status (complete, incomplete, damaged). A damage
 listed as such, with what is wrong, and never stops the listing."""
 from __future__ import annotations
 
-import argparse
-import json
+import os
 import sys
 from pathlib import Path
 
@@ -16,13 +15,12 @@ SKIP = {"calibration", "latest"}
 def describe(run_dir: Path) -> dict:
     """What `list` shows of one run directory."""
     from bench import store
+    from bench.errors import BenchError
     out = {"id": run_dir.name, "date": "", "preset": "", "machine": "", "points": "", "status": ""}
     try:
-        meta = json.loads((run_dir / "meta.json").read_text())
-        if not isinstance(meta, dict):
-            raise ValueError("not a JSON object")
-    except (OSError, ValueError) as e:
-        out["status"] = f"damaged meta.json ({type(e).__name__})"
+        meta = store.read_meta(run_dir / "meta.json", {})
+    except (OSError, BenchError) as e:  # any damage is shown, never raised
+        out["status"] = f"damaged meta.json ({_why(e)})"
         meta = {}
     m = meta.get("machine") or {}
     fp = (meta.get("fingerprint") or {}).get("cpu") or {}
@@ -33,11 +31,17 @@ def describe(run_dir: Path) -> dict:
         rows = store.read_rows(run_dir / "points.csv")
         ok = sum(r.get("status") == "ok" for r in rows)
         out["points"] = f"{ok}/{len(rows)}"
-    except Exception as e:  # noqa: BLE001 - any damage is shown, not raised
-        out["status"] = out["status"] or f"damaged points.csv: {str(e)[:60]}"
+    except (OSError, BenchError) as e:
+        out["status"] = out["status"] or f"damaged points.csv ({_why(e)})"
     if not out["status"]:
-        out["status"] = "complete" if meta.get("complete") else "incomplete"
+        out["status"] = "complete" if meta.get("complete") is True else "incomplete"
     return out
+
+
+def _why(e) -> str:
+    """What is wrong with a file, short: the parenthesis of its one-line error."""
+    text = str(e)
+    return (text.partition("(")[2].partition(")")[0] or type(e).__name__)[:60]
 
 
 def runs(root: Path) -> list:
@@ -55,8 +59,9 @@ def main(argv=None, command="list") -> int:
 
 
 def run_command(argv, command="list") -> int:
-    ap = argparse.ArgumentParser(prog=cli.prog(command), description=__doc__.split("\n\n")[0])
-    ap.add_argument("--results-dir", default="results", help="where runs live (default %(default)s)")
+    ap = cli.Parser(prog=cli.prog(command), description=__doc__.split("\n\n")[0])
+    ap.add_argument("--results-dir", default=os.environ.get("FWDREV_RESULTS_DIR", "results"),
+                    help="where runs live (default: $FWDREV_RESULTS_DIR, else ./results)")
     args = ap.parse_args(argv)
     rows = runs(Path(args.results_dir))
     if not rows:

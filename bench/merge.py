@@ -16,7 +16,9 @@ rows, and a meta.json with the first run's environment, every run's meta.json un
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+from pathlib import Path
 
 from bench import cmdline as cli
 
@@ -46,26 +48,48 @@ def run_command(argv, command="merge") -> int:
     """Check the runs, join them, write the new run and point latest at it."""
     from bench import store
     from bench.sweep import runs
-    from bench.sweep.runlock import RunLock
+    from bench.sweep.runlock import ReadLock
     args = parser(command).parse_args(argv)
     root = cli.check_dir("--results-dir", args.results_dir).absolute()
     runs.check_run_id(root, args.run_id)
-    sources = read_sources(root, args.runs, cli.warner(command))
-    rows, keep = union(sources, args.prefer_last)
     out = root / args.run_id
-    root.mkdir(parents=True, exist_ok=True)
-    try:
-        out.mkdir()
-    except FileExistsError:
-        raise _usage(f"run {args.run_id} exists already; choose another --run-id") from None
-    with RunLock(out):
-        store.atomic_write(out / "points.csv", store.format_rows(rows))
-        write_benchmarks(out, sources, keep)
-        store.write_json(out / "meta.json", merged_meta(args.run_id, sources, rows))
+    if out.exists() or out.is_symlink():
+        raise _usage(f"run {args.run_id} exists already; choose another --run-id")
+    with contextlib.ExitStack() as locks:  # no source changes while it is read
+        dirs = [store.resolve_run(root, n) for n in args.runs]
+        for d in dict.fromkeys(dirs):
+            locks.enter_context(ReadLock(d))
+        sources = read_sources(dirs, cli.warner(command))
+        rows, keep = union(sources, args.prefer_last)
+        root.mkdir(parents=True, exist_ok=True)
+        write_run(root, out, sources, rows, keep)
     store.set_latest(root, out)
     names = ", ".join(s["id"] for s in sources)
     print(f"{command}: {len(rows)} rows from {len(sources)} runs ({names}) → {out / 'points.csv'}")
     return 0
+
+
+def write_run(root, out, sources, rows, keep) -> None:
+    """The new run, written whole into a temporary folder beside it and renamed into
+    place: a merge that fails or is killed leaves no run behind (and nothing that blocks
+    a retry)."""
+    import shutil
+    import tempfile
+
+    from bench import store
+    tmp = Path(tempfile.mkdtemp(prefix=f".merge-{out.name}.", dir=root))
+    try:
+        os.chmod(tmp, 0o777 & ~store.UMASK)  # mkdtemp makes 0700; runs are for sharing
+        store.atomic_write(tmp / "points.csv", store.format_rows(rows))
+        write_benchmarks(tmp, sources, keep)
+        store.write_json(tmp / "meta.json", merged_meta(out.name, sources, rows))
+        try:
+            os.rename(tmp, out)  # refused when out appeared meanwhile and is not empty
+        except OSError:
+            raise _usage(f"run {out.name} exists already; choose another --run-id") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _usage(text):
@@ -73,23 +97,22 @@ def _usage(text):
     return UsageError(text)
 
 
-def read_sources(root, names, warn) -> list:
-    """[{id, dir, meta, rows}] of the runs named, checked: each readable, each named once,
-    all of one grid, timing and guards."""
+def read_sources(dirs, warn) -> list:
+    """[{id, dir, meta, rows, bad}] of the run directories, checked: each readable, each
+    named once, all of one grid, timing and guards (bad: its damaged rows, left out)."""
     from bench import store
     from bench.sweep import runs
     from bench.errors import DamagedError
     from bench.rows import damage_note
     out = []
-    for name in names:
-        d = store.resolve_run(root, name)
-        info = store.read_json(d / "meta.json")
+    for d in dirs:
+        info = store.read_meta(d / "meta.json")
         if info is None or "spec_hash" not in info:
             raise DamagedError(f"{d / 'meta.json'} is missing or not a fwdrev meta.json")
         rows, bad = store.read_checked(d / "points.csv")
         if bad:
-            warn(damage_note(d / "points.csv", bad))
-        out.append({"id": d.name, "dir": d, "meta": info, "rows": rows})
+            warn(damage_note(d / "points.csv", bad) + "; the merge is not complete")
+        out.append({"id": d.name, "dir": d, "meta": info, "rows": rows, "bad": bad})
     ids = [s["id"] for s in out]
     if len(set(ids)) != len(ids) or len(ids) < 2:
         raise _usage(f"merge needs two or more different runs, got {', '.join(ids)}")
@@ -120,7 +143,7 @@ def write_benchmarks(out, sources, keep) -> None:
     under the first source's machine and commit info."""
     from bench import store
     from bench.sweep import raw
-    docs = [(s["id"], store.read_json(s["dir"] / raw.NAME)) for s in sources]
+    docs = [(s["id"], raw.read_benchmarks(s["dir"] / raw.NAME)) for s in sources]
     docs = [(i, d) for i, d in docs if d]
     if not docs:
         return
@@ -145,7 +168,7 @@ def merged_meta(run_id, sources, rows) -> dict:
     return {**first, "schema": SCHEMA, "run_id": run_id, "shard": None,
             "spec_hash": run_hash({**first, "shard": None}), "machine": machine,
             "sessions": [x for m in metas for x in m.get("sessions", [])],
-            "complete": complete(metas), "counts": dict(Counter(r["status"] for r in rows)),
+            "complete": complete(metas) and not any(s.get("bad") for s in sources), "counts": dict(Counter(r["status"] for r in rows)),
             "finished": utc_now(), "merged_from": [s["id"] for s in sources],
             "sources": {s["id"]: s["meta"] for s in sources}}
 

@@ -237,3 +237,35 @@ def gather(repo: Path, threads: dict) -> dict:
         "git": git_commit(repo),
         "command": " ".join([Path(sys.executable).name] + sys.argv),
     }
+
+
+# -- meta.json, read back checked ----------------------------------------------------------
+_NONE = type(None)
+META_TYPES = {
+    "schema": str, "run_id": str, "preset": (str, _NONE), "spec_hash": str,
+    "shard": (str, _NONE), "axes": dict, "grids": list, "timing": dict, "guards": dict,
+    "tolerance_by_dtype": dict, "date": str, "fwdrev": (str, _NONE), "machine": dict,
+    "fingerprint": dict, "versions": dict, "blas": list, "threads": dict, "thread_env": dict,
+    "git": dict, "command": str, "calibration": dict, "complete": bool, "sessions": list,
+    "counts": dict, "finished": str, "merged_from": list, "sources": dict,
+}
+"""The type of every field a run's meta.json may hold (results/README.md); a field of
+another type makes the file damaged."""
+
+
+def meta_problem(doc: dict):
+    """What is wrong with a run's meta.json (a dict already), or None when it checks out:
+    a known field of the wrong type, a session that is not an object, a machine whose cpu
+    is not text."""
+    for key, kind in META_TYPES.items():
+        if key in doc and not isinstance(doc[key], kind):
+            return f"{key!r} is {type(doc[key]).__name__}"
+    if not all(isinstance(s, dict) for s in doc.get("sessions", [])):
+        return "'sessions' holds a non-object"
+    if not isinstance(doc.get("machine", {}).get("cpu", ""), str):
+        return "'machine.cpu' is not text"
+    if not isinstance(doc.get("fingerprint", {}).get("cpu", {}), dict):
+        return "'fingerprint.cpu' is not an object"
+    if "merged_from" in doc and not all(isinstance(s, str) for s in doc["merged_from"]):
+        return "'merged_from' holds a non-string"
+    return None

@@ -32,6 +32,8 @@ from pathlib import Path
 
 from bench import meta
 from bench.points import Point, call_for, chain_for, set_threads
+from bench.calcheck import calibration_problem
+from bench.safefs import own_dir
 from bench.store import write_json
 from modes.plan import VIEWS
 from modes.shapes import shape_plan
@@ -128,18 +130,22 @@ def _key(backend, device, dtype, threads) -> str:
 
 
 def calibration(root: Path, backend="numpy", device="cpu", dtype="float64", threads=1,
-                recalibrate=False) -> dict:
+                recalibrate=False, measure=True):
     """The cached calibration for this exact machine and setting, measured when missing,
-    damaged or asked for again."""
-    path = Path(root) / "calibration" / f"{backend}-{device.replace(':', '')}-{dtype}-{threads}t-" \
+    damaged (bench.calcheck) or asked for again; None when it would have to be measured
+    and measure is False."""
+    folder = own_dir(Path(root) / "calibration")
+    path = folder / f"{backend}-{device.replace(':', '')}-{dtype}-{threads}t-" \
         f"{_key(backend, device, dtype, threads)}.json"
     if not recalibrate:
         try:
             cal = json.loads(path.read_text())
-            if cal.get("backend") == backend and "write_bandwidth" in cal:
+            if calibration_problem(cal, backend) is None:
                 return cal
         except (OSError, ValueError):
             pass
+    if not measure:
+        return None
     cal = calibrate(backend, device, dtype, threads)
     try:
         write_json(path, cal)

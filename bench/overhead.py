@@ -115,9 +115,9 @@ def main(argv=None, command="overhead") -> int:
 
 
 def run_command(argv, command="overhead") -> int:
-    ap = argparse.ArgumentParser(prog=cli.prog(command), description=__doc__.split("\n\n")[0],
-                                 epilog=__doc__.split("\n\n", 1)[1],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.Parser(prog=cli.prog(command), description=__doc__.split("\n\n")[0],
+                    epilog=__doc__.split("\n\n", 1)[1],
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backend", default="numpy,torch", help="comma-separated (default %(default)s)")
     ap.add_argument("--device", default="cpu,cuda", help="comma-separated; cuda is skipped "
                     "without a GPU (default %(default)s)")
@@ -125,7 +125,8 @@ def run_command(argv, command="overhead") -> int:
                     help=f"comma-separated, of {', '.join(SIZES)} (default %(default)s)")
     ap.add_argument("--dtype", default="float64", choices=("float64", "float32"),
                     help="(default %(default)s)")
-    ap.add_argument("--seconds", type=float, default=1.0, help="time per size and mode (default %(default)s)")
+    ap.add_argument("--seconds", type=cli.bounded(float, 0.001, 3600), default=1.0,
+                    help="time per size and mode, up to 3600 (default %(default)s)")
     args = ap.parse_args(argv)
     sizes = [s for s in args.size.split(",") if s]
     bad = [s for s in sizes if s not in SIZES] + [b for b in args.backend.split(",") if b not in ("numpy", "torch")]

@@ -15,18 +15,20 @@ import tempfile
 from pathlib import Path
 
 from bench.errors import DamagedError
+from bench.safefs import own_dir, refuse_link
 from bench.rows import COLUMNS, DONE, FIX, STATUSES, format_rows, read_checked  # noqa: F401
 
 LATEST = "latest"
 REFERENCE = "reference"
 """The committed reference run: written by `report --reference` only, never by a sweep."""
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+UMASK = os.umask(0)
+os.umask(UMASK)
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write text to path all at once: a temporary file beside it, then os.replace."""
-    path = Path(path)
+    """Write text to path all at once: a temporary file beside it, then os.replace. A
+    link at path is refused (bench.safefs); a failure names the file."""
+    path = refuse_link(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -34,10 +36,12 @@ def atomic_write(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are for sharing
+        os.chmod(tmp, 0o666 & ~UMASK)  # mkstemp makes 0600; results are for sharing
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and not e.filename:  # ENOSPC, EIO: say which file
+            raise OSError(e.errno, e.strerror or str(e), str(path)) from None
         raise
 
 
@@ -60,6 +64,17 @@ def read_json(path: Path, default=None):
     if not isinstance(obj, dict):
         raise DamagedError(f"{path} is damaged (not a JSON object); {FIX}")
     return obj
+
+
+def read_meta(path: Path, default=None):
+    """A run's meta.json (path: the file), checked field by field (bench.meta.META_TYPES),
+    or default when there is none; DamagedError, naming the file, when it does not check."""
+    from bench.meta import meta_problem
+    doc = read_json(path, default)
+    why = meta_problem(doc) if doc else None
+    if why:
+        raise DamagedError(f"{path} is damaged ({why}); {FIX}")
+    return doc
 
 
 def read_rows(path: Path) -> list:
@@ -144,8 +159,9 @@ def _pointer(path: Path) -> str:
 def copy_run(src: Path, dst: Path) -> None:
     """Copy a run's points.csv and meta.json to dst, and its pytest-benchmark JSON without
     the per-round timings (the statistics stay): small enough to commit as a reference."""
-    src, dst = Path(src), Path(dst)
-    info, raw = read_json(src / "meta.json"), read_json(src / "pytest-benchmark.json")
+    src, dst = Path(src), own_dir(dst)
+    from bench.sweep.raw import read_benchmarks
+    info, raw = read_meta(src / "meta.json"), read_benchmarks(src / "pytest-benchmark.json")
     atomic_write(dst / "points.csv", format_rows(read_rows(src / "points.csv")))
     if info is not None:
         write_json(dst / "meta.json", info)

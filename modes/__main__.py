@@ -8,15 +8,28 @@ import sys
 from .errors import FwdrevError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line and exit 2 (no usage block)."""
+
+    def error(self, message):
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m modes", description=__doc__)
+    for stream in (sys.stdout, sys.stderr):  # an ASCII-only terminal gets "?" for "§"
+        getattr(stream, "reconfigure", lambda **k: None)(errors="replace")
+    ap = _Parser(prog="python -m modes", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     tb = sub.add_parser("textbook", help="reproduce maths §5 with the engines; exit 1 on any difference")
     tb.add_argument("--json", action="store_true", help="print JSON instead of a table")
     tb.add_argument("--backend", default="numpy")
     tb.add_argument("--device", default="cpu")
     tb.add_argument("--dtype", default="float64")
-    args = ap.parse_args(argv)
+    try:
+        args = ap.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
     from . import textbook
     try:
         rows = textbook.compare(textbook.compute(args.backend, args.device, args.dtype))

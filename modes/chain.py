@@ -2,12 +2,20 @@
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 from dataclasses import dataclass
 
 from .backends import get_backend
 from .errors import FwdrevError, check, choose
 from .kernel import Kernel
 from .layers import ACTIVATIONS, LOSSES, Linear
+
+MAX_WIDTH = 2 ** 31 - 1
+"""The widest layer a chain may have (numpy's and torch's index limits are near)."""
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"modes\.backends")
+"""An overflow inside the chain is reported once, as the engine's one-line FwdrevError
+(modes.engine refuses a non-finite answer), never as numpy's warning beside it."""
 
 
 class Chain:
@@ -63,8 +71,13 @@ class Chain:
         (even 3.0) are refused."""
         import numpy as np
         widths = _widths(widths)
-        rng = np.random.default_rng(seed)
-        Ws = [rng.standard_normal((o, i)) / math.sqrt(i) for i, o in zip(widths, widths[1:])]
+        rng = np.random.default_rng(_seed(seed))
+        try:
+            Ws = [rng.standard_normal((o, i)) / math.sqrt(i) for i, o in zip(widths, widths[1:])]
+        except MemoryError:
+            n = sum(o * i for i, o in zip(widths, widths[1:]))
+            raise FwdrevError(f"a chain of widths {widths} does not fit in memory "
+                              f"({n:.3g} weights)") from None
         bs = [rng.standard_normal(o) * 0.1 if bias else None for o in widths[1:]]
         K = widths[-1]
         y = rng.standard_normal(K) if loss != "softmax_ce" else np.eye(K)[rng.integers(K)]
@@ -74,7 +87,7 @@ class Chain:
     def random_x(self, seed=1):
         """A random input x ∈ R^d on this chain's backend."""
         import numpy as np
-        return self.backend.asarray(np.random.default_rng(seed).standard_normal(self.d))
+        return self.backend.asarray(np.random.default_rng(_seed(seed)).standard_normal(self.d))
 
     # -- inspection ---------------------------------------------------------------
     @property
@@ -174,6 +187,8 @@ def _as_numpy(a, what):
     check(a is not None, f"{what} is None")
     if hasattr(a, "detach"):  # a torch tensor
         check(not a.is_complex(), _complex(what, a.dtype))
+        check(getattr(a.device, "type", "") != "meta",
+              f"{what} is on torch's meta device: it has a shape but no values")
         a = a.detach().cpu().double().numpy()
     try:
         arr = np.asarray(a)
@@ -250,7 +265,6 @@ def _to_backend(be, a, name):
 def _widths(widths):
     """Widths as Python ints; each must be a true integer (numpy integers too, never bool
     or float, not even 3.0) and at least 1."""
-    import numbers
     widths = _list(widths, "widths")
     for w in widths:
         check(isinstance(w, numbers.Integral) and not isinstance(w, bool),
@@ -258,4 +272,12 @@ def _widths(widths):
     widths = [int(w) for w in widths]
     check(len(widths) >= 2, f"widths needs at least [d, K], got {widths}")
     check(min(widths) >= 1, f"every width must be at least 1, got {widths}")
+    check(max(widths) <= MAX_WIDTH, f"every width must be at most {MAX_WIDTH}, got {max(widths)}")
     return widths
+
+
+def _seed(seed):
+    """A seed for numpy's generator: None or an integer from 0 up (never bool)."""
+    check(seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)
+                           and seed >= 0), f"seed must be an integer 0 or more, got {seed!r}")
+    return seed

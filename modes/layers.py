@@ -7,6 +7,7 @@ activation is diagonal, the B of a linear layer is I ⊗ zᵀ. All arithmetic go
 """
 from __future__ import annotations
 
+from .errors import FwdrevError
 from .plan import bump_epoch
 
 LAYERS: dict = {}
@@ -19,14 +20,31 @@ LOSSES: dict = {}
 
 class _Watched:
     """Assigning one of `watched` (a layer's W or b, a loss's y) bumps the plan epoch, so no
-    engine replays a plan recorded with the array it replaced (modes.plan)."""
+    engine replays a plan recorded with the array it replaced (modes.plan). Once set, an
+    array is replaced only by one of the same shape (b: also by None, or from None by a
+    vector as long as W's rows): a FwdrevError names the wrong one at once, not a failed
+    product later."""
 
     watched = ()
 
     def __setattr__(self, name, value):
         if name in self.watched:
+            _check_shape(self, name, value)
             bump_epoch()
         object.__setattr__(self, name, value)
+
+
+def _check_shape(obj, name, value):
+    """A FwdrevError unless value may replace obj.name (see _Watched)."""
+    old = obj.__dict__.get(name)
+    if name == "b" and value is None:
+        return
+    want = (obj.n_out,) if name == "b" and old is None and "n_out" in obj.__dict__ else \
+        None if old is None else tuple(old.shape)
+    got = getattr(value, "shape", None)
+    if want is not None and (got is None or tuple(got) != want):
+        raise FwdrevError(f"{type(obj).__name__}.{name} has shape {want}; the new value's is "
+                          f"{None if got is None else tuple(got)}")
 
 
 def register(table, name):

@@ -51,7 +51,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench.cmdline import prog
+from bench.cmdline import Parser, prog
+from bench.errors import BenchError
 from bench import meta
 from bench.gate import baseline as bl
 from bench.gate import measure, show, stats
@@ -87,10 +88,9 @@ def parse_slowdowns(items) -> dict:
 
 
 def _parser(command):
-    ap = argparse.ArgumentParser(prog=prog(command),
-                                 description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog=__doc__[__doc__.index("Exit codes:"):])
+    ap = Parser(prog=prog(command), description=__doc__.split("\n\n")[0],
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+                epilog=__doc__[__doc__.index("Exit codes:"):])
     blocks = dict(type=int, metavar="N", help="ABBA blocks per check and mode (default: "
                   f"the baseline's, {DEFAULTS['blocks']} when recording)")
     if command == "baseline":
@@ -116,8 +116,10 @@ def main(argv=None, command="regress") -> int:
     """Entry point of `python -m bench regress|baseline`; returns the exit code."""
     try:
         args = _parser(command).parse_args(argv)
-    except SystemExit as e:  # argparse: 0 for --help, 2 for a bad option
+    except SystemExit as e:  # argparse: 0 for --help
         return int(e.code or 0)
+    except BenchError as e:  # a bad option: one line
+        return _error(e, EXIT_USAGE)
     try:
         return run_baseline(args) if command == "baseline" else run_regress(args)
     except UsageError as e:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import cmdline as cli, meta, store
+from bench import cmdline as cli, meta, safefs, store
 from bench.report import analysis, modeplots, plots, table
 from bench.errors import DamagedError, UsageError
 from bench.rows import damage_note
@@ -67,7 +67,7 @@ def run_command(argv, command="report") -> int:
 def _meta(run_dir, warn) -> dict:
     """The run's meta.json; {} with a warning naming it when it is damaged."""
     try:
-        return store.read_json(run_dir / "meta.json", {})
+        return store.read_meta(run_dir / "meta.json", {})
     except DamagedError as e:
         warn(f"{e}; reporting without it")
         return {}
@@ -91,12 +91,17 @@ def _is_latest(root, run_dir, asked):
 
 def make_report(run_dir: Path, out: Path, rows=None, info=None):
     """Write the figures and REPORT.md into out; return (REPORT.md path, summary text).
-    rows and info: the run's checked rows and meta.json, when already read."""
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.png"):  # a figure a previous report drew may no longer apply
-        old.unlink()
+    rows and info: the run's checked rows and meta.json, when already read. Drawn into a
+    temporary folder and swapped in whole (bench.safefs): an interrupted report leaves the
+    previous one as it was; a link at out is refused."""
+    summary_text = safefs.build_folder(out, lambda tmp: _draw(run_dir, tmp, rows, info))
+    return out / "REPORT.md", summary_text
+
+
+def _draw(run_dir, out, rows, info) -> str:
+    """Draw the figures and write REPORT.md into the (new, empty) folder out; the summary."""
     df = analysis.load(run_dir, rows)
-    info = store.read_json(run_dir / "meta.json", {}) if info is None else info
+    info = store.read_meta(run_dir / "meta.json", {}) if info is None else info
     machine = meta.machine_label(info.get("machine", {}))
     core = analysis.engines_only(df)  # figures 1-5 and the fits: forward, reverse, uniform
     rat = analysis.ratios(core)
@@ -107,7 +112,7 @@ def make_report(run_dir: Path, out: Path, rows=None, info=None):
     fits = slope_table(lines)
     text = markdown(run_dir, info, machine, df, rat, fits, figs)
     store.atomic_write(out / "REPORT.md", text)
-    return out / "REPORT.md", summary(run_dir, info, machine, df, rat, fits)
+    return summary(run_dir, info, machine, df, rat, fits)
 
 
 # -- numbers --------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def parser(command="sweep") -> argparse.ArgumentParser:
     for flag, kind, unit, what in GUARD_FLAGS:
         q.add_argument(flag, type=kind, metavar=unit,
                        help=_setting(flag, what, GUARD_DEFAULTS, "guards"))
-    q.add_argument("--tol", type=float, metavar="X", help="agreement tolerance (default by dtype: "
+    q.add_argument("--tol", type=cli.bounded(float, 0, 1), metavar="X", help="agreement tolerance (default by dtype: "
                    f"{', '.join(f'{k} {v:g}' for k, v in timing.TOL.items())})")
     r = p.add_argument_group("run")
     r.add_argument("--run-id", help="name of the run (default: <UTC time>-<preset>, "
@@ -77,11 +77,14 @@ def parser(command="sweep") -> argparse.ArgumentParser:
     return p
 
 
-TIMING_FLAGS = (("--max-time", float, "S", "seconds of rounds per benchmark"),
-                ("--min-rounds", int, "N", "rounds per benchmark at least"),
-                ("--warmup-iterations", int, "N", "warm-up calls before timing"))
-GUARD_FLAGS = (("--mem-budget-gb", float, "GIB", "skip points whose memory estimate is above"),
-               ("--max-point-s", float, "S", "skip points estimated to take longer"))
+TIMING_FLAGS = (("--max-time", cli.bounded(float, 0, 3600), "S", "seconds of rounds per benchmark"),
+                ("--min-rounds", cli.bounded(int, 1, 10**6), "N", "rounds per benchmark at least"),
+                ("--warmup-iterations", cli.bounded(int, 0, 10**6), "N",
+                 "warm-up calls before timing"))
+GUARD_FLAGS = (("--mem-budget-gb", cli.bounded(float, 0, 2**20), "GIB",
+                "skip points whose memory estimate is above"),
+               ("--max-point-s", cli.bounded(float, 0, 10**7), "S",
+                "skip points estimated to take longer"))
 """(flag, type, metavar, what) of the timing and guard flags; defaults come from presets."""
 
 
@@ -129,8 +132,11 @@ def run_command(argv, command="sweep") -> int:
     # resolved here, once, against the user's directory: every child gets absolute paths
     root = cli.check_dir("--results-dir", args.results_dir, write=not args.dry_run).absolute()
     if not args.no_model:  # the time model's rates, per configuration, cached under root
-        extras.CALIBRATION.update(root=root, recalibrate=args.recalibrate, cache={})
+        extras.CALIBRATION.update(root=root, recalibrate=args.recalibrate, cache={},
+                                  measure=not args.dry_run)  # a dry run writes nothing
     run_id, new = runs.choose_run(root, spec, args, cli.warner(command))
+    if not new and _finished(command, root / run_id, spec, expanded, args.force):
+        return 0
     if new and spec["shard"]:  # shards started in the same second on several machines
         run_id += f"-shard{spec['shard'][0]}of{spec['shard'][1]}"
     if args.dry_run:
@@ -141,6 +147,21 @@ def run_command(argv, command="sweep") -> int:
     run_dir = runs.claim(root, run_id, new)
     with RunLock(run_dir) as lock:
         return run(args, spec, expanded, run_dir, lock, command, argv)
+
+
+def _finished(command, run_dir, spec, expanded, force) -> bool:
+    """Whether run_dir is a complete run of this spec with nothing to redo, said in one
+    line: then nothing of it is written (bench.sweep.runs.settled). A merged run is
+    refused; --force skips the check (it discards the run)."""
+    if force or not run_dir.is_dir():
+        return False
+    want = {(p.key(), m) for p, modes, _ in expanded for m in modes}
+    if not runs.settled(run_dir, spec["hash"], want):
+        runs.refuse_merged(run_dir)
+        return False
+    print(f"{command}: run {run_dir.name} is complete; nothing to do (a complete run is "
+          "never rewritten: --new or another --run-id times it again)")
+    return True
 
 
 def run_hash(spec) -> str:
@@ -154,7 +175,7 @@ def run_hash(spec) -> str:
 
 def _check_shard(run_dir, spec, force) -> None:
     """A one-line UsageError when an existing run is another shard than this sweep's."""
-    info = {} if force else (store.read_json(run_dir / "meta.json", {}) or {})
+    info = {} if force else (store.read_meta(run_dir / "meta.json", {}) or {})
     if "spec_hash" in info and info.get("shard") != shard.label(spec["shard"]):
         raise UsageError(f"run {run_dir.name} is shard {info.get('shard') or 'none (every point)'}"
                          f", not {shard.label(spec['shard']) or 'every point'}; use a new "
@@ -193,7 +214,7 @@ def _write_meta(run_dir, spec, run_id, command, argv):
     """meta.json: this run's spec (kept as first written: a run's settings never change)
     and the environment of every session that worked on it."""
     path = run_dir / "meta.json"
-    old = store.read_json(path, {})
+    old = store.read_meta(path, {})
     session = meta.gather(timing.REPO, set_threads(1))
     session["command"] = " ".join(["python -m bench", command, *argv])
     defining = {"schema": SCHEMA, "run_id": run_id, "preset": spec["preset"],
@@ -214,7 +235,7 @@ def _finish_meta(run_dir, expanded, seconds, rc) -> Counter:
     have = {(r["point_key"], r["mode"]) for r in rows if r["status"] in (*store.DONE, "skipped")}
     counts = Counter(r["status"] for r in rows)
     path = run_dir / "meta.json"
-    doc = store.read_json(path, {})
+    doc = store.read_meta(path, {})
     doc["sessions"][-1].update(seconds=round(seconds, 1), exit_status=rc)
     doc.update(complete=want <= have, counts=dict(counts), finished=meta.utc_now())
     store.write_json(path, doc)

@@ -11,9 +11,10 @@ from bench.sweep.memory import measured_peak_bytes
 from bench.model import ITEMSIZE, predict_seconds
 from bench.points import Point
 
-CALIBRATION = {"root": None, "recalibrate": False, "cache": {}}
+CALIBRATION = {"root": None, "recalibrate": False, "cache": {}, "measure": True}
 """Where the sweep keeps calibrations (None: the time model is off, as in a bare
-`pytest bench/`), whether to measure them again, and those measured in this process."""
+`pytest bench/`), whether to measure them again, those measured in this process, and
+whether one may be measured at all (a dry run only reads the cache)."""
 
 
 def calibration_for(point: Point):
@@ -29,7 +30,8 @@ def calibration_for(point: Point):
         from bench.model import calibration
         if point.device.startswith("cuda") and not cuda_available():
             return None
-        CALIBRATION["cache"][cfg] = calibration(root, *cfg, recalibrate=CALIBRATION["recalibrate"])
+        CALIBRATION["cache"][cfg] = calibration(root, *cfg, recalibrate=CALIBRATION["recalibrate"],
+                                                measure=CALIBRATION.get("measure", True))
     return CALIBRATION["cache"][cfg]
 
 

@@ -55,10 +55,19 @@ def _int_value(name, v):
         return "m"  # tied: d = m
     if isinstance(v, bool) or not re.fullmatch(r"[+-]?\d+", str(v).strip()):
         raise FwdrevError(f"{name} must be a list of integers, got {v!r}")
-    n, low = int(str(v).strip()), (0 if name in ("L", "waist") else 1)
-    if n < low:
-        raise FwdrevError(f"{name} must be at least {low}, got {n}")
+    text = str(v).strip()
+    if len(text) > 12:
+        raise FwdrevError(f"{name} must be at most {AXIS_MAX.get(name, AXIS_MAX['m'])}, got {text[:20]}…")
+    n, low = int(text), (0 if name in ("L", "waist") else 1)
+    high = AXIS_MAX.get(name, AXIS_MAX["m"])
+    if not low <= n <= high:
+        raise FwdrevError(f"{name} must be from {low} to {high}, got {n}")
     return n
+
+
+AXIS_MAX = {"L": 100_000, "threads": 1024, "m": 1 << 24}
+"""The largest value of an integer axis (m's for the widths d, K and waist): beyond, no
+point fits any machine, and the estimates would overflow."""
 
 
 def preset(name: str) -> dict:

@@ -14,7 +14,7 @@ import hashlib
 from importlib import metadata
 from pathlib import Path
 
-from bench import store
+from bench import safefs, store
 from bench.errors import DamagedError
 from bench.meta import utc_now
 
@@ -27,7 +27,8 @@ HEAD = ("machine_info", "commit_info", "datetime", "version")
 def save_record(run_dir, point_key: str, mode: str, record: dict) -> None:
     """Keep one finished benchmark's pytest-benchmark record (atomically)."""
     name = hashlib.sha256(f"{point_key}|{mode}".encode()).hexdigest()[:20]
-    store.write_json(Path(run_dir) / RAW_DIR / f"{name}.json",
+    folder = safefs.own_dir(Path(run_dir) / RAW_DIR, create=True)
+    store.write_json(folder / f"{name}.json",
                      {"point_key": point_key, "mode": mode, "benchmark": record})
 
 
@@ -37,16 +38,17 @@ def fold(run_dir) -> None:
     benchmark (a re-timed one replaces the old), and remove what was merged. Call with
     the run locked; DamagedError when pytest-benchmark.json itself is damaged."""
     run_dir = Path(run_dir)
-    merged = store.read_json(run_dir / NAME)
-    paths = sorted((run_dir / RAW_DIR).glob("[!.]*.json")) + sorted(run_dir.glob(SESSION_GLOB))
+    merged = read_benchmarks(run_dir / NAME)
+    records = safefs.files(run_dir / RAW_DIR, "[!.]*.json")
+    paths = records + safefs.files(run_dir, SESSION_GLOB)
     if not paths:
         return
     ok = {(r["point_key"], r["mode"]) for r in store.read_rows(run_dir / "points.csv")
           if r["status"] == "ok"}
     head = _head(merged, [p for p in paths if p.parent == run_dir])
     new = {}
-    for rec in map(_quiet_json, paths):
-        if rec and (rec.get("point_key"), rec.get("mode")) in ok:
+    for rec in map(read_record, records):
+        if (rec["point_key"], rec["mode"]) in ok:
             new[rec["benchmark"]["fullname"]] = rec["benchmark"]
     old = [b for b in (merged or {}).get("benchmarks", []) if b.get("fullname") not in new]
     if old or new:
@@ -55,6 +57,33 @@ def fold(run_dir) -> None:
         p.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         (run_dir / RAW_DIR).rmdir()  # only when empty
+
+
+def read_record(path) -> dict:
+    """One saved benchmark record of .raw/, checked: DamagedError naming it unless it holds
+    point_key and mode (text) and a benchmark with a fullname."""
+    rec = store.read_json(path) or {}
+    b = rec.get("benchmark")
+    if not (isinstance(rec.get("point_key"), str) and isinstance(rec.get("mode"), str)
+            and isinstance(b, dict) and isinstance(b.get("fullname"), str)):
+        raise DamagedError(f"{path} is damaged (not a benchmark record with point_key, mode "
+                           "and benchmark.fullname); remove it, and its point is timed again")
+    return rec
+
+
+def read_benchmarks(path):
+    """A run's pytest-benchmark.json, checked (None when there is none): DamagedError
+    naming it unless `benchmarks` is a list of objects each with a text fullname."""
+    doc = store.read_json(path)
+    if doc is None:
+        return None
+    bs = doc.get("benchmarks", [])
+    if not (isinstance(bs, list) and all(isinstance(b, dict) and isinstance(b.get("fullname"), str)
+                                         and isinstance(b.get("stats", {}), dict)
+                                         and isinstance(b.get("extra_info", {}), dict) for b in bs)):
+        raise DamagedError(f"{path} is damaged ('benchmarks' is not a list of benchmarks); "
+                           f"{store.FIX}")
+    return doc
 
 
 def _head(merged, sessions) -> dict:

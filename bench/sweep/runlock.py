@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from bench.errors import BusyError
+from bench.safefs import open_fd
 
 LOCK = ".lock"
 WAIT_S = 2.0
@@ -25,7 +26,7 @@ class RunLock:
         self.fd = None
 
     def __enter__(self) -> "RunLock":
-        fd = os.open(self.run_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_fd(self.run_dir / LOCK, os.O_RDWR | os.O_CREAT)  # never through a link
         if not _take(fd, WAIT_S):
             holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
             os.close(fd)
@@ -38,6 +39,33 @@ class RunLock:
 
     def __exit__(self, *exc) -> None:
         os.close(self.fd)
+        self.fd = None
+
+
+class ReadLock:
+    """`with ReadLock(run_dir):` — the run's lock, held without creating or writing its
+    .lock (a reader such as `fwdrev merge` leaves the run byte for byte as it was); a
+    run another sweep is writing is refused at once (BusyError)."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = Path(run_dir)
+        self.fd = None
+
+    def __enter__(self) -> "ReadLock":
+        path = self.run_dir / LOCK
+        if not (path.exists() or path.is_symlink()):
+            return self  # no sweep ever locked it: a copied or committed run
+        fd = open_fd(path, os.O_RDONLY)
+        if not _take(fd, 0):
+            os.close(fd)
+            raise BusyError(f"run {self.run_dir.name} is being written by a sweep now; "
+                            "wait for it to end") from None
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
         self.fd = None
 
 

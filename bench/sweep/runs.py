@@ -8,6 +8,7 @@ a run whose meta.json is damaged, or a run another sweep is writing (bench.sweep
 """
 from __future__ import annotations
 
+import csv
 import datetime as _dt
 import re
 import shutil
@@ -16,7 +17,8 @@ from pathlib import Path
 from bench import store
 from bench.sweep import raw
 from bench.errors import BenchError, DamagedError, UsageError
-from bench.rows import FIX, damage_note, read_checked
+from bench.rows import COLUMNS, FIX, damage_note, read_checked
+from bench.safefs import own_dir
 from bench.sweep.runlock import LOCK
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -40,8 +42,11 @@ def check_run_id(root: Path, run_id: str) -> None:
 def choose_run(root: Path, spec: dict, args, warn) -> tuple:
     """(run id, new?): the given id; else the latest run when it is this grid and
     unfinished (never with --new); else a new id from the UTC time and the preset."""
-    if args.run_id:
+    if args.run_id is not None:  # --run-id= (empty) is refused, never "the latest"
         check_run_id(root, args.run_id)
+        if args.new and (Path(root) / args.run_id).exists():
+            raise UsageError(f"run {args.run_id} exists and --new starts a new run; "
+                             "choose another --run-id")
         return args.run_id, False
     latest = None if args.new else _resumable(root, spec["hash"], warn)
     if latest:
@@ -55,12 +60,12 @@ def _resumable(root, spec_hash, warn):
     named in a warning and passed over."""
     try:
         latest = store.resolve_run(root)
-        m = store.read_json(latest / "meta.json") if latest.is_dir() else None
+        m = store.read_meta(latest / "meta.json") if latest.is_dir() else None
     except DamagedError as e:
         warn(f"{e}; starting a new run")
         return None
     if m and latest.name != store.REFERENCE and m.get("spec_hash") == spec_hash \
-            and not m.get("complete"):
+            and m.get("complete") is not True and "merged_from" not in m:
         return latest.name
     return None
 
@@ -70,8 +75,7 @@ def claim(root: Path, run_id: str, new: bool) -> Path:
     same second) gets a suffix, -2, -3, …"""
     root.mkdir(parents=True, exist_ok=True)
     if not new:
-        (root / run_id).mkdir(exist_ok=True)
-        return root / run_id
+        return own_dir(root / run_id, create=True)
     for n in range(1, 1000):
         p = root / (run_id if n == 1 else f"{run_id}-{n}")
         try:
@@ -89,8 +93,9 @@ def open_run(run_dir: Path, spec: dict, force: bool, warn) -> bool:
     if force:
         _empty(run_dir)
     store.remove_stale(run_dir)
-    info = store.read_json(run_dir / "meta.json")
+    info = store.read_meta(run_dir / "meta.json")
     rows, bad = read_checked(run_dir / "points.csv")
+    _no_foreign_columns(run_dir / "points.csv")
     if info is None and (rows or bad):
         raise DamagedError(f"{run_dir / 'meta.json'} is missing, so the rows beside it cannot "
                            f"be checked against these settings; {FIX}")
@@ -103,6 +108,40 @@ def open_run(run_dir: Path, spec: dict, force: bool, warn) -> bool:
         warn(damage_note(run_dir / "points.csv", bad))
     raw.fold(run_dir)
     return info is not None
+
+
+def _no_foreign_columns(path: Path) -> None:
+    """A DamagedError when points.csv has columns fwdrev does not write: a resume rewrites
+    the file, and would drop them."""
+    if not path.exists():
+        return
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    extra = [c for c in header if c not in COLUMNS]
+    if extra:
+        raise DamagedError(f"{path} has columns fwdrev does not write ({', '.join(extra)[:60]}); "
+                           f"a resume would drop them: {FIX}")
+
+
+def refuse_merged(run_dir: Path) -> None:
+    """A UsageError when run_dir is a run `fwdrev merge` made: no sweep writes it."""
+    if "merged_from" in (store.read_meta(Path(run_dir) / "meta.json") or {}):
+        raise UsageError(f"run {Path(run_dir).name} was made by `fwdrev merge` and is never "
+                         "rewritten by a sweep; use a new --run-id")
+
+
+def settled(run_dir: Path, spec_hash: str, want: set) -> bool:
+    """Whether run_dir is complete, of this spec, and whole: its points.csv reads without a
+    damaged row and has a final row for every (point, mode) in want, and no killed
+    writer's leftovers wait to be folded in. Such a run is never written again."""
+    info = store.read_meta(Path(run_dir) / "meta.json")
+    if not info or info.get("complete") is not True or info.get("spec_hash") != spec_hash:
+        return False
+    rows, bad = read_checked(Path(run_dir) / "points.csv")
+    have = {(r["point_key"], r["mode"]) for r in rows if r["status"] in (*store.DONE, "skipped")}
+    leftovers = (Path(run_dir) / raw.RAW_DIR).exists() or any(
+        p.name[1:].startswith(store.STALE + ("session-",)) for p in Path(run_dir).glob(".*.*"))
+    return not bad and want <= have and not leftovers
 
 
 def changed(info: dict, spec: dict) -> str:

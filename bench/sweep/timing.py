@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from bench import store
+from bench import safefs, store
 from bench.sweep import extras, guards, raw
 from bench.report import table
 from bench.meta import utc_now
@@ -207,7 +207,7 @@ def run_cases(cases, run_dir: Path, timing: dict, progress=True, lock_fd=None) -
     store.write_json(plan_path, {"out": str(run_dir), "cases": cases})
     env = {**os.environ, "FWDREV_PARENT_PID": str(os.getpid())}
     try:
-        with open(run_dir / "pytest.log", "a", encoding="utf-8") as log:
+        with safefs.open_append(run_dir / "pytest.log") as log:  # never through a link
             log.write(f"\n===== session {tag}: {len(cases)} benchmarks =====\n")
             log.flush()
             proc = subprocess.Popen(pytest_args(plan_path, json_path, timing), cwd=REPO,
