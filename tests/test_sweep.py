@@ -70,9 +70,10 @@ def test_csv_schema(tiny_run):
 def test_rerun_skips_what_is_done(tiny_run, capsys, tmp_path):
     root, run = tiny_run
     before = (run / "points.csv").read_text()
+    meta = (run / "meta.json").read_bytes()
     assert run_sweep(root, *TINY, "--run-id", "tiny") == 0
-    assert "0 to time" in capsys.readouterr().out
-    assert (run / "points.csv").read_text() == before
+    assert "run tiny is complete; nothing to do" in capsys.readouterr().out
+    assert (run / "points.csv").read_text() == before and (run / "meta.json").read_bytes() == meta
 
 
 # -- resuming -----------------------------------------------------------------------------

@@ -135,8 +135,9 @@ def run_command(argv, command="sweep") -> int:
         extras.CALIBRATION.update(root=root, recalibrate=args.recalibrate, cache={},
                                   measure=not args.dry_run)  # a dry run writes nothing
     run_id, new = runs.choose_run(root, spec, args, cli.warner(command))
-    if not new and _finished(command, root / run_id, spec, expanded, args.force):
-        return 0
+    rc = None if new else _finished(command, root / run_id, spec, expanded, args)
+    if rc is not None:
+        return rc
     if new and spec["shard"]:  # shards started in the same second on several machines
         run_id += f"-shard{spec['shard'][0]}of{spec['shard'][1]}"
     if args.dry_run:
@@ -149,19 +150,20 @@ def run_command(argv, command="sweep") -> int:
         return run(args, spec, expanded, run_dir, lock, command, argv)
 
 
-def _finished(command, run_dir, spec, expanded, force) -> bool:
-    """Whether run_dir is a complete run of this spec with nothing to redo, said in one
-    line: then nothing of it is written (bench.sweep.runs.settled). A merged run is
-    refused; --force skips the check (it discards the run)."""
-    if force or not run_dir.is_dir():
-        return False
+def _finished(command, run_dir, spec, expanded, args):
+    """The exit status when run_dir is a complete run of this spec with nothing to redo,
+    said in one line (then nothing of it is written: bench.sweep.runs.settled), else
+    None. A merged run is refused; --force skips the check (it discards the run)."""
+    if args.force or not run_dir.is_dir():
+        return None
     want = {(p.key(), m) for p, modes, _ in expanded for m in modes}
     if not runs.settled(run_dir, spec["hash"], want):
         runs.refuse_merged(run_dir)
-        return False
+        return None
     print(f"{command}: run {run_dir.name} is complete; nothing to do (a complete run is "
           "never rewritten: --new or another --run-id times it again)")
-    return True
+    counts = Counter(r["status"] for r in store.read_rows(run_dir / "points.csv"))
+    return _report_end(command, run_dir, counts, 0, args.strict, quiet=True)
 
 
 def run_hash(spec) -> str:
@@ -242,9 +244,11 @@ def _finish_meta(run_dir, expanded, seconds, rc) -> Counter:
     return counts
 
 
-def _report_end(command, run_dir, counts, rc, strict) -> int:
+def _report_end(command, run_dir, counts, rc, strict, quiet=False) -> int:
+    """Print the counts (unless quiet) and what went wrong; the sweep's exit status."""
     parts = ", ".join(f"{counts.get(s, 0)} {s}" for s in store.STATUSES)
-    print(f"{command}: {parts} → {run_dir / 'points.csv'}")
+    if not quiet:
+        print(f"{command}: {parts} → {run_dir / 'points.csv'}")
     if rc == 130:
         print(f"{command}: interrupted; run the same command again to resume", file=sys.stderr)
         return 130

@@ -61,7 +61,8 @@ def _int_value(name, v):
     n, low = int(text), (0 if name in ("L", "waist") else 1)
     high = AXIS_MAX.get(name, AXIS_MAX["m"])
     if not low <= n <= high:
-        raise FwdrevError(f"{name} must be from {low} to {high}, got {n}")
+        raise FwdrevError(f"{name} must be at {'least' if n < low else 'most'} "
+                          f"{low if n < low else high}, got {n}")
     return n
 
 
