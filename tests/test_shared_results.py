@@ -255,3 +255,28 @@ def test_a_failed_write_names_its_file(tmp_path, monkeypatch):
         store.atomic_write(tmp_path / "x.csv", "a")
     assert cli.os_message(e.value).endswith(str(tmp_path / "x.csv"))
     assert list(tmp_path.iterdir()) == []
+
+
+# -- calibration ---------------------------------------------------------------------------
+GOOD_CAL = {"backend": "numpy", "device": "cpu", "dtype": "float64", "threads": 1,
+            "gemm_rate": {"1": 1e9}, "bandwidth": {"16384": 1e10},
+            "write_bandwidth": {"16384": 1e10}, "c_call_s": 1e-5, "c_peer_s": {},
+            "c_step_s": {"matmul": 1e-6, "elementwise": 5e-7, "view": 1e-7}}
+
+
+@pytest.mark.parametrize("change", [{"gemm_rate": {}}, {"bandwidth": {"16384": 0}},
+                                    {"c_call_s": 1e9}, {"write_bandwidth": {"x": 1.0}},
+                                    {"c_step_s": {"matmul": float("nan")}}])
+def test_a_damaged_calibration_is_measured_again(tmp_path, monkeypatch, change):
+    from bench import model
+    made = []
+    monkeypatch.setattr(model, "calibrate", lambda *a: made.append(a) or dict(GOOD_CAL))
+    model.calibration(tmp_path, "numpy")
+    [path] = (tmp_path / "calibration").iterdir()
+    path.write_text(json.dumps({**GOOD_CAL, **change}))
+    assert model.calibration(tmp_path, "numpy") == GOOD_CAL and len(made) == 2
+
+
+def test_a_dry_run_measures_and_writes_no_calibration(tmp_path, capsys):
+    assert run_sweep(tmp_path / "results", *MICRO, "--dry-run") == 0
+    assert not (tmp_path / "results" / "calibration").exists()
