@@ -18,11 +18,13 @@ from bench import store
 from bench.sweep import raw
 from bench.errors import BenchError, DamagedError, UsageError
 from bench.rows import COLUMNS, FIX, damage_note, read_checked
-from bench.safefs import own_dir
+from bench.safefs import own_dir, refuse_link
 from bench.sweep.runlock import LOCK
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 """A run id: letters, digits, . _ -; at most 100 characters (it names a directory)."""
+OWN = ("meta.json", "points.csv", raw.NAME, raw.RAW_DIR, "pytest.log")
+"""The files and folders of a run that a sweep writes (besides its lock)."""
 DEFINING = {"grids": "grid", "timing": "timing", "guards": "guards or tolerance"}
 
 
@@ -90,6 +92,8 @@ def open_run(run_dir: Path, spec: dict, force: bool, warn) -> bool:
     """Make a locked run ready to write: emptied with --force; else checked (meta.json
     readable and of this spec, points.csv readable, damaged rows named) and the leftovers
     of a killed sweep folded in or removed. Returns whether there is a run to resume."""
+    for name in OWN:  # before anything is written: a planted link is refused, not followed
+        refuse_link(run_dir / name)
     if force:
         _empty(run_dir)
     store.remove_stale(run_dir)
