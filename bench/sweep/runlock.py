@@ -32,8 +32,12 @@ class RunLock:
             os.close(fd)
             raise BusyError(f"run {self.run_dir.name} is being written by another sweep "
                             f"(pid {holder}); wait for it to end, or use another --run-id") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as e:  # a full disk: say which file
+            os.close(fd)
+            raise OSError(e.errno, e.strerror, str(self.run_dir / LOCK)) from None
         self.fd = fd
         return self
 
