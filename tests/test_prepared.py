@@ -131,6 +131,12 @@ def test_torch_compile_agrees_and_keeps_its_compile_time_apart():
         for prep, x in ((first, x1), (p, x2)):
             got = prep.answer(prep.call())
             assert agreement({"torch-compile": got, "reverse": want(x)}, c.backend) <= 1e-12, t
+    # Another chain of the same shapes (torch may reuse the compiled graph): its own weights
+    # and target, not the first chain's baked in as constants.
+    c2 = Chain.random([5, 6, 6, 3], activation="tanh", bias=True, seed=9)
+    p2 = MODES["torch-compile"].prepare(c2, x1, "gradient")
+    assert agreement({"torch-compile": p2.answer(p2.call()),
+                      "reverse": MODES["reverse"].gradient(c2, x1)}, c2.backend) <= 1e-12
 
 
 
