@@ -74,8 +74,11 @@ def test_points_prepare_hands_out_the_framework_call_itself(peer):
 
 
 def _flat(out):
+    if not isinstance(out, (tuple, list)):
+        yield out
+        return
     for a in out:
-        yield from (_flat(a) if isinstance(a, (tuple, list)) else (a,))
+        yield from _flat(a)
 
 
 def test_prepare_refuses_an_unknown_target_for_a_peer_too():
