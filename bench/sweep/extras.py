@@ -1,7 +1,8 @@
 """What a row records beside its time, measured or derived outside the timed calls: exact
 counts and whether they equal the closed form, counted, predicted and measured peak
 memory, the calibrated time model's estimate, torch's own flop count for a torch peer, and
-a compiling peer's compile time (JAX, torch.compile). One untimed call's Result is the input (bench.sweep.timing._checked)."""
+a compiling peer's compile time (JAX, torch.compile). One untimed call's Result is the
+input (bench.sweep.timing._checked)."""
 from __future__ import annotations
 
 from modes import ENGINES, MODES, predict
