@@ -91,7 +91,7 @@ def calibrate(backend="numpy", device="cpu", dtype="float64", threads=1) -> dict
     call = call_for("reverse", p, check=False)
     steps = sum(c[_kind(name)] for name, _, _ in shape_plan(p.widths, "reverse", "gradient")[0])
     c_call = max(_best(lambda: (call(chain, x), sync())) - steps, 0.0)
-    c_peer = _peer_costs(chain, x, sync)
+    c_peer = _peer_costs(chain, x)
     return {"backend": backend, "device": device, "dtype": dtype, "threads": threads,
             "c_peer_s": c_peer,
             "gemm_rate": {str(k): v for k, v in gemm.items()},
@@ -105,16 +105,16 @@ def _gemv_seconds(timed, b, M, v) -> float:
     return timed(lambda: b.matmul(M, v))
 
 
-def _peer_costs(chain, x, sync) -> dict:
-    """{peer: seconds of one call on the L = 0, d = K = 1 chain}: a peer's fixed cost."""
+def _peer_costs(chain, x) -> dict:
+    """{peer: seconds of its timed call on the L = 0, d = K = 1 chain}: a peer's fixed cost
+    (a peer that takes seconds to compile, torch-compile, is left to the default)."""
     from modes import ENGINES, MODES, FwdrevError
     out = {}
     for mode in MODES:
-        if mode in ENGINES:
+        if mode in ENGINES or getattr(MODES[mode], "compile_estimate_s", 0.0) > 1.0:
             continue
         try:
-            out[mode] = _best(lambda m=mode: (MODES[m].gradient(chain, x, check=False), sync()),
-                              budget=0.02)
+            out[mode] = _best(MODES[mode].prepare(chain, x, "gradient").call, budget=0.02)
         except FwdrevError:  # jax not installed: no cost to measure
             pass
     return out

@@ -112,15 +112,25 @@ def call_for(mode: str, point: Point, check=True):
 
 
 def prepare(point: Point, modes=("forward", "reverse"), seed=0, chain=None):
-    """({mode: zero-argument callable}, {mode: Result}) for the point; inputs are built
-    here, not in the call. Each mode's call is made once with every check (it raises on a
-    non-finite answer) and its Result returned; the callables then run without the checks,
-    as the timing wants them."""
+    """({mode: zero-argument callable}, {mode: Result}) for the point: each callable is
+    exactly what the sweep times. Inputs are built here, not in the call. An engine's call
+    is made once with every check (it raises on a non-finite answer) and its Result
+    returned; its callable then runs without the checks. A peer is prepared here (its own
+    arrays made, anything compiled: modes.peers.Prepared); its callable is the framework's
+    call and the device's wait alone, and its one answer is converted and checked here."""
     chain = chain or chain_for(point, seed)
     x = chain.random_x(seed + 1)
     sync = chain.backend.synchronize
-    results = {mode: call_for(mode, point)(chain, x) for mode in modes}
-    calls = {mode: _timed(call_for(mode, point, check=False), chain, x, sync) for mode in modes}
+    calls, results = {}, {}
+    for mode in modes:
+        call_for(mode, point)  # an unknown target or exec is refused here, for peers too
+        peer = getattr(MODES[mode], "prepare", None)
+        if peer is None:
+            results[mode] = call_for(mode, point)(chain, x)
+            calls[mode] = _timed(call_for(mode, point, check=False), chain, x, sync)
+        else:
+            p = peer(chain, x, point.target)
+            results[mode], calls[mode] = p.answer(p.call()), p.call
     return calls, results
 
 

@@ -1,6 +1,14 @@
-"""What the peer modes share: the chain's function written in a framework's own terms, and
-the packaging of a peer's answer as a `Result` (ops None: a framework's work is not ours to
-count; the sweep records torch's FlopCounterMode flops beside it where that applies).
+"""What the peer modes share: the chain's function written in a framework's own terms, the
+prepared call a peer is timed by, and the packaging of a peer's answer as a `Result` (ops
+None: a framework's work is not ours to count; the sweep records torch's FlopCounterMode
+flops beside it where that applies).
+
+Every peer has the same two functions as the engines (gradient, jacobian) and one more,
+`prepare(chain, x, target)` -> Prepared: the chain's arrays, x and the target converted to
+the framework's arrays once, there, and anything compiled there too; `call()` then does
+only the framework's call and the wait for it (JAX: block_until_ready; CUDA: synchronize),
+returning the framework's own arrays; `answer(out)` converts them to the chain's backend and
+checks them, outside any timed region. gradient() and jacobian() are prepare, call, answer.
 
 A peer computes f(x) = ℓ(g_L(⋯g_0(x))) from the same chain — weights, biases, activation,
 loss — so its answers must equal the engines' (tests/test_peers.py holds them to 1e-10).
@@ -11,8 +19,52 @@ loss — so its answers must equal the engines' (tests/test_peers.py holds them 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
-from .engine import Result, check_answer
+from .engine import Result, check_answer, check_wrt
+
+TARGET_OF = {"input": "gradient", "params": "params"}
+"""wrt of gradient() → the target prepare() takes (the third is "jacobian")."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A peer's call at one (chain, x, target), ready to time: `call()` the framework's call
+    and its wait, on arrays made beforehand; `answer(out, check=True)` its output as a
+    Result on the chain's backend (refused when not finite, unless check=False)."""
+
+    call: Callable
+    answer: Callable
+
+
+class PreparedPeer:
+    """gradient() and jacobian() made of the subclass's prepare(chain, x, target)."""
+
+    name = "peer"
+
+    def prepare(self, chain, x, target) -> Prepared:
+        raise NotImplementedError
+
+    def gradient(self, chain, x, wrt="input", dense_B=False, check=True):
+        """∇f at x with respect to the input or to every layer's parameters (dense_B is
+        accepted for the common signature; the framework decides how it multiplies)."""
+        check_wrt(wrt)
+        p = self.prepare(chain, chain.input(x, check), TARGET_OF[wrt])
+        return p.answer(p.call(), check)
+
+    def jacobian(self, chain, x, check=True):
+        """The K × d Jacobian of h at x."""
+        p = self.prepare(chain, chain.input(x, check), "jacobian")
+        return p.answer(p.call(), check)
+
+
+def waiting(fn, sync):
+    """fn() followed by sync() (the device's wait), returning fn's output."""
+    def call():
+        out = fn()
+        sync()
+        return out
+    return call
 
 
 @dataclass(frozen=True)

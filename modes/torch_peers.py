@@ -1,20 +1,32 @@
 """Peers from torch: what a user of the framework would call, on the chain's own arrays.
 
-    autograd:  gradient by f.backward() (torch.autograd.grad); Jacobian by
-               torch.autograd.functional.jacobian (one backward pass per output row)
-    func-rev:  torch.func.grad for gradients (a vjp), torch.func.jacrev for the Jacobian
-    func-fwd:  torch.func.jacfwd for both (vmapped jvps, one per input direction)
+| peer          | the timed call (prepare(chain, x, target).call)                              |
+|---------------|------------------------------------------------------------------------------|
+| autograd      | f(params, x) and torch.autograd.grad of it (x, or the parameters, made leaves |
+|               | needing grad beforehand); Jacobian: torch.autograd.functional.jacobian (one  |
+|               | backward pass per output row; ŷ evaluated outside the call)                  |
+| func-rev      | torch.func.grad (a vjp) / jacrev, the transform made beforehand              |
+| func-fwd      | torch.func.jacfwd for both (vmapped jvps, one per input direction)           |
+| torch-compile | func-rev's transforms through torch.compile (inductor, static shapes),       |
+|               | compiled beforehand; the call runs the compiled code (and its guards)        |
 
-On a numpy chain the arrays are shared with torch (torch.from_numpy, no copy) and the
-answer comes back as numpy arrays; on a torch chain (CPU or CUDA) nothing is converted.
-The torch view of a chain is made once, and again when its W, b or y is assigned.
+Every call ends with the device's wait (CUDA: synchronize; nothing on the CPU) and never
+converts: on a numpy chain the arrays are shared with torch (torch.from_numpy, no copy, made
+in prepare) and the answer goes back to numpy in answer(); on a torch chain (CPU or CUDA)
+nothing is converted at all. The torch view of a chain is made once, and again when its W, b
+or y is assigned; torch-compile compiles once per (chain, target), its seconds kept apart
+(`compile_seconds(chain, target)`), never inside a timed call.
 """
 from __future__ import annotations
 
+import os
+import shutil
+import time
 import weakref
 
-from .engine import check_wrt
-from .peers import ChainFunction, Primitives, flat_params, group_params, result, with_value
+from .errors import FwdrevError
+from .peers import (ChainFunction, Prepared, PreparedPeer, Primitives, flat_params,
+                    group_params, result, waiting, with_value)
 from .plan import Held
 
 _TWINS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -22,20 +34,18 @@ _TWINS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 class _Twin:
-    """The chain's function and arrays in torch, with the way back to the chain's backend."""
+    """The chain's function and arrays in torch, with the way back to the chain's backend,
+    and what torch-compile compiled for it: {target: (compiled function, seconds)}."""
 
     def __init__(self, chain):
         import torch
         self.torch, self.b = torch, chain.backend
         self.numpy = chain.backend.name == "numpy"
-        conv = torch.from_numpy if self.numpy else (lambda a: a)
+        self.conv = torch.from_numpy if self.numpy else (lambda a: a)
         xp = Primitives(torch.tanh, torch.sigmoid, torch.relu, lambda z: torch.logsumexp(z, 0))
-        self.fn = ChainFunction(chain, xp, conv(chain.loss.y))
-        self.params = [conv(p) for p in flat_params(chain)]
-        self.conv, self.held = conv, Held(chain)
-
-    def x(self, chain, x, check=True):
-        return self.conv(chain.input(x, check))
+        self.fn = ChainFunction(chain, xp, self.conv(chain.loss.y))
+        self.params = [self.conv(p) for p in flat_params(chain)]
+        self.held, self.compiled = Held(chain), {}
 
     def back(self, a):
         a = a.detach()
@@ -50,63 +60,146 @@ def _twin(chain):
     return t
 
 
-class TorchPeer:
-    """One torch peer: `name` and how it forms gradients and Jacobians."""
+class TorchPeer(PreparedPeer):
+    """One torch peer: `name` and, per target, a builder (twin, x) -> the zero-argument body
+    of its timed call, returning (value or None, derivative) as torch tensors. torch_flops:
+    whether FlopCounterMode sees its work (compiled code runs past it)."""
+
+    torch_flops = True
 
     def __init__(self, name, grad_input, grad_params, jac):
-        self.name, self._gi, self._gp, self._jac = name, grad_input, grad_params, jac
+        self.name = name
+        self._build = {"gradient": grad_input, "params": grad_params, "jacobian": jac}
 
-    def gradient(self, chain, x, wrt="input", dense_B=False, check=True):
-        """∇f at x with respect to the input or to every layer's parameters (dense_B is
-        accepted for the common signature; torch decides how it multiplies)."""
-        check_wrt(wrt)
+    def prepare(self, chain, x, target) -> Prepared:
+        """The timed call at (chain, x, target): the body on torch arrays made here, then
+        the device's wait; answer() brings its output back to the chain's backend."""
         t = _twin(chain)
-        xt = t.x(chain, x, check)
-        if wrt == "input":
-            value, g = self._gi(t, xt)
-            return result(self.name, "gradient", t.b, t.back(value), grad=t.back(g), check=check)
-        value, gs = self._gp(t, xt)
-        return result(self.name, "params", t.b, t.back(value),
-                      grad=group_params(chain, [t.back(g) for g in gs]), check=check)
+        xt = t.conv(chain.input(x))
+        body = self._build[target](t, xt)
 
-    def jacobian(self, chain, x, check=True):
-        """The K × d Jacobian of h at x."""
-        t = _twin(chain)
-        yhat, jac = self._jac(t, t.x(chain, x, check))
-        return result(self.name, "jacobian", t.b, t.back(yhat), jac=t.back(jac), check=check)
+        def answer(out, check=True):
+            value, d = out
+            if target == "jacobian":
+                if value is None:  # outside the timed call: the transform gives J alone
+                    with t.torch.no_grad():
+                        value = t.fn.h(t.params, xt)
+                return result(self.name, target, t.b, t.back(value), jac=t.back(d), check=check)
+            grad = t.back(d) if target == "gradient" else group_params(chain, [t.back(g) for g in d])
+            return result(self.name, target, t.b, t.back(value), grad=grad, check=check)
+        return Prepared(waiting(body, t.b.synchronize), answer)
 
 
 # -- autograd ------------------------------------------------------------------------------
 def _autograd_input(t, x):
     x = x.detach().requires_grad_(True)
-    value = t.fn.f(t.params, x)
-    return value, t.torch.autograd.grad(value, x)[0]
+
+    def body():
+        value = t.fn.f(t.params, x)
+        return value, t.torch.autograd.grad(value, x)[0]
+    return body
 
 
 def _autograd_params(t, x):
     ps = [p.detach().requires_grad_(True) for p in t.params]
-    value = t.fn.f(ps, x)
-    return value, t.torch.autograd.grad(value, ps)
+
+    def body():
+        value = t.fn.f(ps, x)
+        return value, t.torch.autograd.grad(value, ps)
+    return body
 
 
 def _autograd_jac(t, x):
-    with t.torch.no_grad():
-        yhat = t.fn.h(t.params, x)
-    return yhat, t.torch.autograd.functional.jacobian(lambda v: t.fn.h(t.params, v), x)
+    jacobian, h, params = t.torch.autograd.functional.jacobian, t.fn.h, t.params
+    return lambda: (None, jacobian(lambda v: h(params, v), x))
 
 
 autograd = TorchPeer("autograd", _autograd_input, _autograd_params, _autograd_jac)
 
 
 # -- torch.func ------------------------------------------------------------------------------
+def _transform(t, transform, argnums, what):
+    """torch.func's `transform` of fn.`what` w.r.t. argnums (0: params, 1: x), returning
+    (derivative, value) from one evaluation."""
+    return getattr(t.torch.func, transform)(with_value(getattr(t.fn, what)), argnums=argnums,
+                                            has_aux=True)
+
+
 def _func(transform, argnums, what="f"):
-    """(value, transform(what)) at (params, x) w.r.t. argnums (0: params, 1: x)."""
-    def run(t, x):
-        fn = with_value(getattr(t.fn, what))
-        d, value = getattr(t.torch.func, transform)(fn, argnums=argnums, has_aux=True)(t.params, x)
-        return value, d
-    return run
+    def build(t, x):
+        fn, params = _transform(t, transform, argnums, what), t.params
+
+        def body():
+            d, value = fn(params, x)
+            return value, d
+        return body
+    return build
 
 
 func_rev = TorchPeer("func-rev", _func("grad", 1), _func("grad", 0), _func("jacrev", 1, "h"))
 func_fwd = TorchPeer("func-fwd", _func("jacfwd", 1), _func("jacfwd", 0), _func("jacfwd", 1, "h"))
+
+
+# -- torch.compile ---------------------------------------------------------------------------
+RECOMPILE_LIMIT = 4096
+"""Compilations allowed per function: a sweep compiles the same chain function at every
+shape it visits (torch's default of 8 would fall back to eager, silently, after 8 points)."""
+
+
+def compile_unavailable():
+    """Why torch.compile cannot run here (a one-line reason), or None: its CPU code is C++
+    built by the compiler named in $CXX (g++ when unset)."""
+    cxx = os.environ.get("CXX") or "g++"
+    if shutil.which(cxx) is None:
+        return f"torch.compile needs a C++ compiler ({cxx} not found)"
+    return None
+
+
+def _compiled(target, transform, argnums, what="f"):
+    def build(t, x):
+        if target not in t.compiled:
+            t.compiled[target] = _compile(t, _transform(t, transform, argnums, what), x)
+        fn, params = t.compiled[target][0], t.params
+
+        def body():
+            d, value = fn(params, x)
+            return value, d
+        return body
+    return build
+
+
+def _compile(t, fn, x):
+    """(fn compiled for these shapes, seconds): the first call compiles, and is timed."""
+    why = compile_unavailable()
+    if why:
+        raise FwdrevError(why)
+    torch = t.torch
+    for name in ("recompile_limit", "cache_size_limit", "accumulated_recompile_limit",
+                 "accumulated_cache_size_limit"):
+        if hasattr(torch._dynamo.config, name):
+            setattr(torch._dynamo.config, name, max(getattr(torch._dynamo.config, name), RECOMPILE_LIMIT))
+    compiled = torch.compile(fn, dynamic=False, fullgraph=True)
+    t0 = time.perf_counter()
+    try:
+        compiled(t.params, x)
+        t.b.synchronize()
+    except Exception as e:  # the compiler's failure, as one line
+        raise FwdrevError(f"torch.compile failed: {type(e).__name__}: "
+                          f"{(str(e).strip().splitlines() or [''])[0]}") from None
+    return compiled, time.perf_counter() - t0
+
+
+def compile_seconds(chain, target):
+    """Seconds torch-compile spent compiling `target` ("gradient", "params", "jacobian")
+    for this chain, or None before it did."""
+    t = _TWINS.get(chain)
+    got = t and t.compiled.get(target)
+    return got[1] if got else None
+
+
+torch_compile = TorchPeer("torch-compile", _compiled("gradient", "grad", 1),
+                          _compiled("params", "grad", 0), _compiled("jacobian", "jacrev", 1, "h"))
+torch_compile.unavailable, torch_compile.compile_seconds = compile_unavailable, compile_seconds
+torch_compile.torch_flops = False  # inductor's kernels run past FlopCounterMode
+torch_compile.compile_estimate_s = 10.0
+"""Seconds one compilation takes on a 2-core CPU (5-10 s; the process's first, 35-75 s)."""

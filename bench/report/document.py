@@ -233,7 +233,8 @@ def _modes_section(df):
         return ""
     return "\n".join(["## Who wins where: time relative to the fastest mode, per point", "",
                       "Each mode's median time divided by the fastest mode's at that point "
-                      "(1.00 is the winner).", "", *rows, ""])
+                      "(1.00 is the winner; hand, the floor, is never counted as the winner).",
+                      "", *rows, "", *modeplots.floor_lines(df)])
 
 
 def _figure_section(figs):

@@ -19,6 +19,8 @@ from bench.report.plots import TARGET_MARKERS, identity, save as _save  # noqa: 
 from modes import ENGINES  # noqa: E402
 
 AXES = ("m", "d", "L", "K")
+FLOOR = "hand"
+"""The hand-written floor (modes.hand): drawn and tabled beside the modes, never a winner."""
 
 
 def _ok(df):
@@ -66,27 +68,33 @@ def modes_along_lines(df, out, machine):
         fig, ax = plt.subplots(figsize=(7.5, 5.5))
         for mode, h in g.groupby("mode"):
             h = h.sort_values(axis)
-            ax.plot(h[axis], h.time_median_s, marker="o", label=mode)
+            style = dict(color="black", ls="--", marker="", lw=2, label=f"{FLOOR} (floor)") \
+                if mode == FLOOR else dict(marker="o", label=mode)
+            ax.plot(h[axis], h.time_median_s, **style)
         ax.set(xscale="log", yscale="log", xlabel=axis, ylabel="median time per call (s)")
         ax.legend(fontsize=8, ncol=2)
         slug = "".join(c if c.isalnum() else "_" for c in name).strip("_")
         made.append((_save(fig, out, f"6_modes_{slug}.png", f"every mode along {name}", machine),
                      f"Median time of one call of every mode along the line {name}, "
-                     f"{g.config.iloc[0]}."))
+                     f"{g.config.iloc[0]}" + (f"; dashed: {FLOOR}, the same products written "
+                                              "directly with the arrays' operators (the floor)."
+                                              if FLOOR in set(g["mode"]) else ".")))
     return made
 
 
 def fastest_table(df) -> list:
     """Markdown rows: per point timed in three or more modes, each mode's time relative to
-    the fastest mode there, and who wins."""
+    the fastest mode there, and who wins; the floor's (hand's) time relative to the same
+    winner in the last column, where timed."""
     ok = _ok(df)
     rows = []
     order = ok.sort_values(["config", "target", "waist", "L", "m", "d", "K"]).point_key.unique()
     for key in order:
         g = ok[ok.point_key == key]
-        if g["mode"].nunique() < 3:
+        contenders = g[g["mode"] != FLOOR]
+        if contenders["mode"].nunique() < 3:
             continue
-        best = g.loc[g.time_median_s.idxmin()]
+        best = contenders.loc[contenders.time_median_s.idxmin()]
         rel = {r["mode"]: r.time_median_s / best.time_median_s for _, r in g.iterrows()}
         r0 = g.iloc[0]
         shape = f"{r0.target} L{r0.L} m{r0.m} d{r0.d} K{r0.K}" + \
@@ -94,14 +102,36 @@ def fastest_table(df) -> list:
         rows.append((shape, r0.config, best["mode"], best.time_median_s, rel))
     if not rows:
         return []
-    modes = sorted({m for *_, rel in rows for m in rel},  # engines first, then peers by name
+    modes = sorted({m for *_, rel in rows for m in rel if m != FLOOR},  # engines, then peers
                    key=lambda m: (ENGINES.index(m) if m in ENGINES else len(ENGINES), m))
-    lines = ["| point | configuration | fastest | its time | " + " | ".join(modes) + " |",
-             "|---|---|---|---:|" + "---:|" * len(modes)]
+    floor = [FLOOR] if any(FLOOR in rel for *_, rel in rows) else []
+    lines = ["| point | configuration | fastest | its time | " +
+             " | ".join(modes + [f"{m} (floor)" for m in floor]) + " |",
+             "|---|---|---|---:|" + "---:|" * len(modes + floor)]
+    modes = modes + floor
     for shape, config, best, t, rel in rows:
         lines.append(f"| {shape} | {config} | **{best}** | {t * 1e3:.3g} ms | " +
                      " | ".join(f"{rel[m]:.2f}" if m in rel else "–" for m in modes) + " |")
     return lines
+
+
+def floor_lines(df) -> list:
+    """Markdown: how far each mode is from the floor — its median time over hand's at the
+    same point, over the points timing both (median, and min – max)."""
+    ok = _ok(df)
+    t = ok.pivot_table(index="point_key", columns="mode", values="time_median_s", aggfunc="min")
+    if FLOOR not in t:
+        return []
+    lines = ["How far each mode is from the floor: its time over hand's (the same products "
+             "written directly with the arrays' operators) at the same point.", "",
+             "| mode | points | × floor, median | min – max |", "|---|---:|---:|---|"]
+    others = sorted((m for m in t if m != FLOOR),
+                    key=lambda m: (ENGINES.index(m) if m in ENGINES else len(ENGINES), m))
+    for m in others:
+        r = (t[m] / t[FLOOR]).dropna()
+        if len(r):
+            lines.append(f"| {m} | {len(r)} | {r.median():.2f} | {r.min():.2f} – {r.max():.2f} |")
+    return lines + [""] if len(lines) > 4 else []
 
 
 # -- 7, 8: memory -------------------------------------------------------------------------

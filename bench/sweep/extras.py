@@ -1,10 +1,11 @@
 """What a row records beside its time, measured or derived outside the timed calls: exact
 counts and whether they equal the closed form, counted, predicted and measured peak
-memory, the calibrated time model's estimate, torch's own flop count for a peer, and
-JAX's compile time. One untimed call's Result is the input (bench.sweep.timing._checked)."""
+memory, the calibrated time model's estimate, torch's own flop count for a torch peer, and
+a compiling peer's compile time (JAX, torch.compile). One untimed call's Result is the
+input (bench.sweep.timing._checked)."""
 from __future__ import annotations
 
-from modes import ENGINES, predict
+from modes import ENGINES, MODES, predict
 
 from bench.sweep.floor import floor_seconds
 from bench.sweep.memory import measured_peak_bytes
@@ -55,11 +56,11 @@ def describe(point: Point, mode: str, res, call, chain, cal=None) -> dict:
         if cal is not None and point.exec == "eager":  # the model is of eager calls
             out["time_model_s"] = predict_seconds(cal, point, mode)
     else:
+        peer = MODES[mode]
         out["mem_reason"] = "a peer's memory is its framework's (not counted)"
-        out["flops_torch"] = _torch_flops(call) if not mode.startswith("jax") else None
-        if mode.startswith("jax"):
-            from modes import jax_peers
-            out["compile_s"] = jax_peers.compile_seconds(chain, point.target)
+        out["flops_torch"] = _torch_flops(call) if getattr(peer, "torch_flops", False) else None
+        if hasattr(peer, "compile_seconds"):
+            out["compile_s"] = peer.compile_seconds(chain, point.target)
     return out
 
 

@@ -13,7 +13,7 @@ typical rates.
 """
 from __future__ import annotations
 
-from modes import ENGINES, cuda_available
+from modes import ENGINES, MODES, cuda_available
 from modes.shapes import shape_plan
 
 from bench import model
@@ -77,6 +77,7 @@ def point_seconds(point: Point, modes, timing: dict, cal=None) -> dict:
     """{mode: estimated wall seconds} to check and time `point` (set-up in the first mode)."""
     calls = {m: call_seconds(point, m, cal) for m in {*modes, "forward", "reverse"}}
     setup = model.weight_elements(widths(point)) / BUILD_ELEMS_PER_S + sum(calls.values())  # + agreement
+    setup += sum(getattr(MODES[m], "compile_estimate_s", 0.0) for m in modes)
     out = {m: benchmark_seconds(calls[m], timing) for m in modes}
     if out:
         out[next(iter(out))] += setup
@@ -97,8 +98,7 @@ def skip_reason(point: Point, modes, limits: dict, timing: dict, cal=None):
 
 
 def mode_skip_reason(mode: str):
-    """Why one mode cannot run here at all (its library is missing), or None."""
-    import importlib.util
-    if mode.startswith("jax") and importlib.util.find_spec("jax") is None:
-        return "jax not installed"
-    return None
+    """Why one mode cannot run here at all (its library or compiler is missing), or None:
+    the mode's own `unavailable()` says."""
+    why = getattr(MODES[mode], "unavailable", None)
+    return why() if why else None

@@ -28,6 +28,8 @@ INT_AXES = ("L", "m", "d", "K", "waist", "threads")
 ALL_MODES = list(MODES)
 """Every registered mode, a new one too (the jax ones are skipped, said why, where JAX is
 not installed)."""
+QUICK_MODES = [m for m in ALL_MODES if getattr(MODES[m], "compile_estimate_s", 0.0) <= 1.0]
+"""The smoke test's modes: every one but those that compile for seconds (torch-compile)."""
 
 AXIS_DEFAULTS = {
     "L": [2], "m": [64], "d": [64], "K": [1], "waist": [0],
@@ -66,7 +68,7 @@ PRESETS = {
                   K=[4, 64, 1024]),
             _line(name="torch m (d = m)", backend=["torch"], device=["auto"], m=[64, 256, 1024],
                   d=["m"]),
-            _line(name="modes m (d = m)", mode=ALL_MODES, m=[16, 256], d=["m"]),
+            _line(name="modes m (d = m)", mode=QUICK_MODES, m=[16, 256], d=["m"]),
             _line(name="hourglass jacobian [512, m, 8, m, 512]", target=["jacobian"], L=[3],
                   waist=[8], d=[512], K=[512], m=[512, 2048], mode=["forward", "reverse", "cheapest"]),
         ],
