@@ -265,3 +265,9 @@ def test_a_binary_file_is_damaged_not_read(tmp_path):
     path.write_bytes(format_rows([row()]).encode() + b"\0\0")
     with pytest.raises(DamagedError, match="not a text file"):
         read_checked(path)
+
+
+def test_a_list_is_written_as_its_items_joined_by_semicolons(tmp_path):
+    """The lines column holds the lines a point lies on: a list, one cell ("m;d")."""
+    good, bad = read_back(tmp_path, [row(lines=["m", "d = m"])])
+    assert bad == [] and good[0]["lines"] == "m;d = m"
