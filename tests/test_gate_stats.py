@@ -220,9 +220,11 @@ def _wrap(mode, change):
     lambda f, g: (f, [g, g]),                     # one array too many
 ], ids=["nan-gradient", "nan-value", "wrong-value", "two-arrays"])
 def test_a_reference_that_does_not_compute_the_engines_answer_is_refused(monkeypatch, change):
+    """One line naming what is wrong: the relative error, or how many arrays each returns."""
     monkeypatch.setitem(REFERENCES, ("gradient", "reverse"), _wrap("reverse", change))
-    with pytest.raises(ValueError, match="reference"):
+    with pytest.raises(ValueError, match="reference") as e:
         measure.pair(SMALL, "reverse")
+    assert ("returns 2 gradient array(s), the engine 1" in str(e.value)) == isinstance(change(1.0, 1.0)[1], list)
 
 
 def test_the_right_reference_is_accepted():

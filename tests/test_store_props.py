@@ -271,3 +271,16 @@ def test_a_list_is_written_as_its_items_joined_by_semicolons(tmp_path):
     """The lines column holds the lines a point lies on: a list, one cell ("m;d")."""
     good, bad = read_back(tmp_path, [row(lines=["m", "d = m"])])
     assert bad == [] and good[0]["lines"] == "m;d = m"
+
+
+def test_a_copied_run_keeps_the_statistics_and_drops_the_per_round_times(tmp_path):
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    store.upsert_rows(src / "points.csv", [row(), row("reverse")])
+    store.write_json(src / "meta.json", {"run_id": "src"})
+    stats = {"median": 1e-3, "rounds": 3, "data": [1e-3, 1.1e-3, 0.9e-3]}
+    store.write_json(src / "pytest-benchmark.json", {"benchmarks": [{"name": "b", "stats": dict(stats)}]})
+    store.copy_run(src, dst)
+    copied = store.read_json(dst / "pytest-benchmark.json")["benchmarks"][0]["stats"]
+    assert copied == {"median": 1e-3, "rounds": 3}
+    assert store.read_rows(dst / "points.csv") == store.read_rows(src / "points.csv")
+    assert store.read_json(dst / "meta.json") == {"run_id": "src"}
