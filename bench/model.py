@@ -180,7 +180,11 @@ def _size(shape) -> int:
 
 
 def step_seconds(cal: dict, name, arg_shapes, out_shape, working_set: int) -> float:
-    """One backend call's modelled time."""
+    """One backend call's modelled time: c_step[kind] + max(flops / R_gemm(k), bytes read /
+    B(working set)) + bytes written / W(bytes written). k = min(n, m, l) of an (n × m)(m × l)
+    product (a vector is one wide: a GEMV has k = 1); each table is interpolated log-linearly
+    in size and clamped at its ends; a view costs c_step["view"] alone; a scalar argument or
+    result (shape None) is one element."""
     kind = _kind(name)
     if kind == "view":
         return cal["c_step_s"]["view"]

@@ -9,6 +9,7 @@ returns one zero-argument callable per mode, which does exactly one call of that
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
 from modes import MODES, Chain, FwdrevError, predict
@@ -160,12 +161,16 @@ def to_numpy_list(b, res):
 
 
 def relerr(a_list, b_list) -> float:
-    """max ‖a − b‖ / max(‖b‖, tiny) over the pieces of two answers."""
+    """max ‖a − b‖ / max(‖b‖, tiny) over the pieces of two answers; NaN when any piece's is
+    (a NaN answer never agrees: max() would drop it)."""
     import numpy as np
     worst = 0.0
     for a, b in zip(a_list, b_list):
         a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-        worst = max(worst, float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-300)))
+        e = float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-300))
+        if math.isnan(e):
+            return math.nan
+        worst = max(worst, e)
     return worst
 
 
@@ -209,6 +214,7 @@ def _dp_mults(shapes, split, i, j):
 
 
 def agreement(results: dict, backend) -> float:
-    """Relative error of every mode's answer against reverse mode's."""
+    """Relative error of every mode's answer against reverse mode's (NaN when any is)."""
     ref = to_numpy_list(backend, results["reverse"])
-    return max((relerr(to_numpy_list(backend, r), ref) for r in results.values()), default=0.0)
+    return relerr([a for r in results.values() for a in to_numpy_list(backend, r)],
+                  [a for _ in results.values() for a in ref])

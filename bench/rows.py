@@ -81,6 +81,7 @@ def _is_int(text) -> bool:
 
 
 def _is_time(text) -> bool:
+    """A finite number ≥ 0 (an IQR of 0, rounds alike to the clock's resolution, is one)."""
     try:
         return math.isfinite(float(text)) and float(text) >= 0
     except ValueError:

@@ -96,8 +96,9 @@ def band_for(ratio, tol):
 
 
 def verdict(lo, hi, band) -> str:
-    """Compare an interval [lo, hi] with a band: ok inside, slower or faster when wholly
-    above or below it, undecided when it crosses an edge."""
+    """Compare an interval [lo, hi] with a band: ok inside (its edges included), slower or
+    faster when wholly and strictly above or below it, undecided otherwise (crossing an edge,
+    or starting or ending on one from outside)."""
     b_lo, b_hi = band
     if lo > b_hi:
         return SLOWER

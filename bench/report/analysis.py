@@ -156,6 +156,10 @@ def fit(line: Line, mode: str, floor: float, llc=None) -> dict:
     With the last-level cache size, also the slope over the points whose weights exceed
     twice the cache ("beyond cache"): a memory-bound GEMV runs at cache speed below that
     and at DRAM speed above, so a line across the boundary fits steeper than its counts.
+
+    Pinned: a point at exactly FIT_FACTOR × its floor is fitted; "beyond cache" is strictly
+    more than 2 × llc; a slope needs two distinct sizes (NaN otherwise). On exact power laws
+    t = c·sᵃ, ops = c'·sᵇ over the kept points, slope = a and predicted = b.
     """
     r = line.rows[line.rows["mode"] == mode]
     keep = r[above_floor(r, floor)]

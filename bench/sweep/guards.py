@@ -85,7 +85,9 @@ def point_seconds(point: Point, modes, timing: dict, cal=None) -> dict:
 
 
 def skip_reason(point: Point, modes, limits: dict, timing: dict, cal=None):
-    """Why `point` must not run here (a one-line reason), or None when it may."""
+    """Why `point` must not run here (a one-line reason), or None when it may: a CUDA device
+    (cuda, cuda:N) without a GPU, or an estimate strictly over its limit (one exactly at
+    it runs)."""
     if point.device.startswith("cuda") and not cuda_available():
         return "no CUDA GPU"
     mem, budget = memory_bytes(point, modes), limits["mem_budget_gb"]
