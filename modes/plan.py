@@ -193,13 +193,14 @@ def _arrays(chain):
 
 def planned(chain, call, options, x, body):
     """(plan, answer): the chain's plan for call + options ((mode, target) and the engine's
-    options), and None; or, when there is none or it is stale, a new plan recorded by
-    running body(chain, k, x, *options) -> (value, grad, jac) for real through a counting
-    kernel, and that call's answer."""
+    options) on x's batch size, and None; or, when there is none or it is stale, a new
+    plan recorded by running body(chain, k, x, *options) -> (value, grad, jac) for real
+    through a counting kernel, and that call's answer. One x (d,) and each batch size B
+    (d × B) have plans of their own."""
     plans = _PLANS.get(chain)
     if plans is None:
         plans = _PLANS[chain] = {}
-    key = call + options
+    key = call + options + tuple(x.shape[1:])
     p = plans.get(key)
     if p is not None and p.held.fresh(chain):
         return p, None
