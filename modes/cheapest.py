@@ -125,10 +125,10 @@ def _product(chain, k, x, with_loss):
     _, split = plan(shapes, copies(chain, with_loss, B) if B > 1 else None)
     with k.phase("chain"):
         kind, out = _execute(k, _factors(chain, t, with_loss, k), split, 0, len(shapes) - 1)
-    out = k.diag(out) if kind == DIAG else out
-    if with_loss:
-        return t.value, k.unrow(out), None
-    return t.yhat, None, k.per_sample(out, x)
+        out = k.diag(out) if kind == DIAG else out
+        if with_loss:
+            return t.value, k.unrow(out), None
+        return t.yhat, None, k.per_sample(out, x)
 
 
 def gradient(chain, x, wrt="input", dense_B=False, check=True, exec="eager"):

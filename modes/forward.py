@@ -69,4 +69,6 @@ def jacobian(chain, x, check=True, exec="eager"):
 
 def _jacobian(chain, k, x):
     t = evaluate(chain, x, k, with_loss=False)
-    return t.yhat, None, k.per_sample(_accumulate(chain, k, t), x)
+    F = _accumulate(chain, k, t)
+    with k.phase("chain"):
+        return t.yhat, None, k.per_sample(F, x)

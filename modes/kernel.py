@@ -155,8 +155,12 @@ class Kernel:
 
     def per_sample(self, J, x):
         """J for every sample of x, B × K × d: a J shared by the batch (a linear chain's
-        Jacobian) copied B times; J itself for one x, or where it is already per sample."""
-        return self.b.expand(J, int(x.shape[1])) if x.ndim == 2 and J.ndim == 2 else J
+        Jacobian) copied B times (a view of it for B = 1); J itself for one x, or where it
+        is already per sample."""
+        if x.ndim == 1 or J.ndim == 3:
+            return J
+        B = int(x.shape[1])
+        return self.b.expand(J, B) if B > 1 else self.b.reshape(J, (1,) + tuple(int(s) for s in J.shape))
 
     def column(self, v, like):
         """v (n,) as an n × 1 column where `like` is a batch (n × B), so that it applies to

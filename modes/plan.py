@@ -152,8 +152,8 @@ def memory(rec: _Recording, keep: set):
     made, size, base = {}, {}, {}
     for t, (name, _, s) in enumerate(rec.steps):
         made[s] = t
-        view = name in VIEWS and rec.reads[t]
-        base[s] = base.get(rec.reads[t][0], rec.reads[t][0]) if view else s
+        view, src = name in VIEWS, rec.reads[t]  # a view of a constant (y as a column) is
+        base[s] = base.get(src[0], src[0]) if view and src else s  # no storage of the call's
         size[s] = 0 if view else elements(rec.keep[s])
     last = {s: made[s] for s in made}
     for t, reads in enumerate(rec.reads):

@@ -40,7 +40,8 @@ def gradient(chain, x, wrt="input", dense_B=False, check=True, exec="eager"):
 
 def _input_gradient(chain, k, x):
     t = evaluate(chain, x, k)
-    return t.value, k.unrow(_chain_back(chain, k, t, k.rows(t.loss_grad))), None
+    with k.phase("chain"):  # the batch's rows J_ℓ(ŷ_b), B × 1 × K, then B × d
+        return t.value, k.unrow(_chain_back(chain, k, t, k.rows(t.loss_grad))), None
 
 
 def backprop(chain, k, x, dense_B):
@@ -50,8 +51,9 @@ def backprop(chain, k, x, dense_B):
     layers = chain.layers
     # p is needed below layer i only while some layer below still has parameters.
     needs_p = [any(l.n_params for l in layers[:i]) for i in range(len(layers))]
-    grads, p = [], k.rows(t.loss_grad)
+    grads = []
     with k.phase("chain"):
+        p = k.rows(t.loss_grad)
         for i in reversed(range(len(layers))):
             layer = layers[i]
             if layer.n_params:
@@ -69,4 +71,6 @@ def jacobian(chain, x, check=True, exec="eager"):
 
 def _jacobian(chain, k, x):
     t = evaluate(chain, x, k, with_loss=False)
-    return t.yhat, None, k.per_sample(_chain_back(chain, k, t, None), x)
+    G = _chain_back(chain, k, t, None)
+    with k.phase("chain"):
+        return t.yhat, None, k.per_sample(G, x)
