@@ -15,12 +15,14 @@ from __future__ import annotations
 from .chain import batch_size
 from .errors import check, choose
 from .ops import Ops, product_ops
+from .memory import memory_peak  # noqa: F401  (modes.predict.memory_peak: the memory closed forms)
 
 MODES = ("forward", "reverse")
 TARGETS = ("gradient", "params", "jacobian")
 
 
-def _uniform(L, m, d, K):
+def uniform_widths(L, m, d, K):
+    """[d, m, …, m, K] of a uniform chain, or a one-line FwdrevError on bad L, m, d, K."""
     for name, v in (("L", L), ("m", m), ("d", d), ("K", K)):
         check(isinstance(v, int) and not isinstance(v, bool), f"{name} must be an int, got {v!r}")
     check(L >= 0, f"L must be at least 0, got {L}")
@@ -28,7 +30,8 @@ def _uniform(L, m, d, K):
     return [d] + [m] * L + [K]
 
 
-def _mode(mode):
+def mode_name(mode):
+    """mode itself when predict has closed forms for it, else a one-line FwdrevError."""
     return choose("mode", mode, {m: m for m in MODES})
 
 
@@ -53,11 +56,11 @@ def gradient_ops(mode, L, m, d, K, B=1) -> Ops:
     forward (L−1)·m(2m−1)·d + K(2m−1)·d + (2K−1)·d, reverse (2K−1)·m + (L−1)(2m−1)·m + (2m−1)·d;
     both (2K−1)·d when L = 0. On a batch of B (maths §7) forward forms F_L once and pays
     B·(2K−1)·d for the rows J_ℓ(ŷ_b) F_L; reverse pays B times its count."""
-    _uniform(L, m, d, K)
+    uniform_widths(L, m, d, K)
     B = batch_size(B)
     if L == 0:
         return _ops(B * K * d, B * (K - 1) * d)
-    if _mode(mode) == "forward":
+    if mode_name(mode) == "forward":
         return _ops((L - 1) * m * m * d + K * m * d + B * K * d,
                     (L - 1) * m * (m - 1) * d + K * (m - 1) * d + B * (K - 1) * d)
     return _times(_ops(K * m + (L - 1) * m * m + m * d,
@@ -70,7 +73,7 @@ def gradient_ops_widths(mode, widths, activation=False, B=1) -> Ops:
     times; forward too once a σ'(z) makes F_i per sample, but in a linear chain it forms
     F_L once and pays B times only for J_ℓ(ŷ_b) F_L."""
     n, L, d, B = list(widths), len(widths) - 2, widths[0], batch_size(B)
-    if _mode(mode) == "forward":  # F_0 = A_0 free, then (n_{i+1} × n_i)(n_i × d), then J_ℓ F_L
+    if mode_name(mode) == "forward":  # F_0 = A_0 free, then (n_{i+1} × n_i)(n_i × d), then J_ℓ F_L
         prods = [(n[i + 1], n[i], d) for i in range(1, L + 1)]
         diag = sum(n[i + 1] * d for i in range(L))
         if not (activation and L):
@@ -100,10 +103,10 @@ def params_ops(mode, L, m, d, K, dense_B=False, B=1) -> Ops:
     reverse's p_i cost B times and each ∂f/∂W_i = P_{i+1}ᵀZ_iᵀ is one (n_{i+1} × B)(B × n_i)
     product (dense: one (r_i × B·n_{i+1}) by B·n_{i+1} product): r_i(B − 1) adds more.
     """
-    _uniform(L, m, d, K)
+    uniform_widths(L, m, d, K)
     B = batch_size(B)
     r = m * d + (L - 1) * m * m + K * m if L else K * d  # Σ r_i, the parameters
-    if _mode(mode) == "forward":
+    if mode_name(mode) == "forward":
         if L == 0:
             return _ops(B * K * d * K, (B * K - 1) * K * d)
         S = (L - 1) * m * d + m * m * (L - 1) * (L - 2) // 2   # Σ_{i=1..L−1} R_{i−1}
@@ -126,7 +129,7 @@ def params_ops_widths(mode, widths, dense_B=False, bias=False, activation=False,
     n, L, B = list(widths), len(widths) - 2, batch_size(B)
     r = [n[i + 1] * n[i] + (n[i + 1] if bias else 0) for i in range(L + 1)]
     R = [sum(r[: i + 1]) for i in range(L + 1)]
-    if _mode(mode) == "forward":
+    if mode_name(mode) == "forward":
         prods = [(n[i + 1], n[i], R[i - 1]) for i in range(1, L + 1)]
         diag = sum(n[i + 1] * R[i] for i in range(L))  # diag(σ') · J_{O_i}
         return _times(_sum(prods) + Ops(mults=diag if activation else 0), B) + \
@@ -146,11 +149,11 @@ def jacobian_ops(mode, L, m, d, K, B=1) -> Ops:
     """The K × d Jacobian of h for a uniform linear chain (maths §4): forward
     (L−1)m(2m−1)d + K(2m−1)d, reverse (L−1)K(2m−1)m + K(2m−1)d; 0 when L = 0 (it is W_0).
     The same on a batch: a linear chain's Jacobian W_L ⋯ W_0 is every sample's."""
-    _uniform(L, m, d, K)
+    uniform_widths(L, m, d, K)
     batch_size(B)
     if L == 0:
         return Ops()
-    if _mode(mode) == "forward":
+    if mode_name(mode) == "forward":
         return _ops((L - 1) * m * m * d + K * m * d, (L - 1) * m * (m - 1) * d + K * (m - 1) * d)
     return _ops((L - 1) * K * m * m + K * m * d, (L - 1) * K * (m - 1) * m + K * (m - 1) * d)
 
@@ -160,7 +163,7 @@ def jacobian_ops_widths(mode, widths, activation=False, B=1) -> Ops:
     a batch: B times with activations (each direction is per sample from its first σ'(z)
     on), once without."""
     n, L, d, K, B = list(widths), len(widths) - 2, widths[0], widths[-1], batch_size(B)
-    if _mode(mode) == "forward":
+    if mode_name(mode) == "forward":
         prods = [(n[i + 1], n[i], d) for i in range(1, L + 1)]
         diag = sum(n[i + 1] * d for i in range(L))
     else:
@@ -253,66 +256,3 @@ def ops_for(target, mode, L, m, d, K, dense_B=False, B=1) -> Ops:
     if target == "params":
         return fn(mode, L, m, d, K, dense_B=dense_B, B=B)
     return fn(mode, L, m, d, K, B=B)
-
-
-# -- memory: the peak number of array elements held live (modes.plan.memory) --------------
-def memory_peak(target, mode, L, m, d, K) -> int:
-    """Peak live elements of one engine call on a uniform linear chain [d, m×L, K] with the
-    squared loss, beyond the weights and x (README, "Memory"). Every term is one step of the
-    engine's plan: what it reads and writes, plus what later steps still need.
-
-    Evaluation: z_{i+1} = W_i z_i frees z_i once read, so two vectors of width m are live
-    at a time (m + K at the last layer); the loss holds ŷ and r (2K), then r, rᵀr and f.
-    gradient, reverse: r, f and the row G (m), then two rows G_{i+1}, G_i (2m + f), then
-    G_1 and ∇f (m + d + 1).  forward: r and f stay to the end while F_i (m × d) replaces
-    F_{i−1}: 2md + K + 1 at a hidden layer, md + Kd + K + 1 at the last, Kd + d + K + 1 for
-    ∇f = rᵀF_L. jacobian: ŷ (K) is kept instead of r and f; reverse's rows are K × m.
-    params, reverse: every z_i is kept for ∂f/∂W_i = p z_iᵀ, and the gradients accumulate."""
-    _uniform(L, m, d, K)
-    choose("target", target, {t: t for t in ("gradient", "jacobian", "params")})
-    _mode(mode)
-    hid = L >= 2  # a hidden-to-hidden layer exists
-    if target == "params":
-        return _params_memory(mode, L, m, d, K)
-    if target == "gradient":
-        ev = max(2 * K, K + 2) if L == 0 else max(m + K, 2 * K, K + 2, 2 * m if hid else 0)
-        if L == 0:
-            return max(ev, K + 1 + d)
-        if mode == "reverse":
-            return max(ev, K + 1 + m, 2 * m + 1 if hid else 0, m + d + 1)
-        if L == 1:
-            return max(ev, K + 1 + K * d + d)
-        return max(ev, K + 1 + m * d, K + 1 + 2 * m * d if L >= 3 else 0,
-                   K + 1 + m * d + K * d, K + 1 + K * d + d)
-    ev = K if L == 0 else max(m + K, 2 * m if hid else 0)
-    if L == 0:
-        return ev
-    if L == 1:
-        return max(ev, K + K * d)
-    w = m * d if mode == "forward" else K * m  # the accumulator's size at a hidden layer
-    return max(ev, K + w, K + 2 * w if L >= 3 else 0, K + w + K * d)
-
-
-def _params_memory(mode, L, m, d, K) -> int:
-    """memory_peak for wrt="params". Both modes keep every layer input z_1 … z_L from the
-    evaluation (B_i needs z_i), r and f, and the loss step holds ŷ and r: L·m + 2K.
-    reverse: ∂f/∂W_L = r z_Lᵀ (K × m) beside everything still kept, then at layer 0 the
-    row p_1, f and all the gradients, K·m + (L−1)·m² + m·d.
-    forward: with P_i parameter columns after layer i, layer i (n_in → n_out) holds J_O
-    (n_in × P_{i−1}) and A_i J_O, then A_i J_O and B_i = I ⊗ z_iᵀ (n_out × n_out·n_in), then
-    both with their concatenation (n_out × P_i, the largest: 2·n_out·P_i); last, J_Oᵀ r."""
-    if mode == "reverse":
-        if L == 0:
-            return max(2 * K, K + 2, K + 1 + K * d)
-        return max(L * m + K + 1 + K * m, m + 1 + K * m + (L - 1) * m * m + m * d)
-    peak = max(L * m + 2 * K, L * m + K + 2)
-    P = 0
-    for i in range(L + 1):
-        n_in, n_out = (d if i == 0 else m), (K if i == L else m)
-        after = (L - i) * m                       # z_{i+1} … z_L, still to be read
-        with_zi = after + (m if i else 0)         # and z_i, read by this layer's B_i
-        prev, P = P, P + n_out * n_in
-        peak = max(peak, K + 1 + with_zi + (n_in + n_out) * prev,
-                   K + 1 + with_zi + n_out * prev + n_out * n_out * n_in,
-                   K + 1 + after + 2 * n_out * P)
-    return max(peak, K + 1 + (K + 1) * P)

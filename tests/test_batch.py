@@ -189,3 +189,16 @@ def test_bad_batches_are_one_line_errors():
             predict.gradient_ops("reverse", 1, 4, 3, 2, B=B)
     with pytest.raises(FwdrevError, match="contains NaN"):
         MODES["reverse"].gradient(c, np.array([[1.0, np.nan]] * 3))
+
+
+@pytest.mark.parametrize("target", predict.TARGETS)
+def test_counted_peak_memory_equals_the_closed_form_in_B(target):
+    """Both pure modes, L = 0…4, B = 1, 2, 3, 16: what the batch shares (forward's F_i, the
+    Jacobian accumulators, the gradients) is held once, what it does not B times."""
+    for (L, m, d, K), B in itertools.product(itertools.product([0, 1, 2, 3, 4], [1, 3, 8], [1, 5], [1, 3]),
+                                             [1, 2, 3, 16]):
+        c = Chain.random([d] + [m] * L + [K], seed=L + m + d + K)
+        for mode in ("forward", "reverse"):
+            res = _call(mode, target, c, c.random_x(B=B))
+            assert res.mem["peak"] == predict.memory_peak(target, mode, L, m, d, K, B=B), (L, m, d, K, B, mode)
+            assert max(res.mem["phases"].values()) == res.mem["peak"]
