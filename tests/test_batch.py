@@ -202,3 +202,31 @@ def test_counted_peak_memory_equals_the_closed_form_in_B(target):
             res = _call(mode, target, c, c.random_x(B=B))
             assert res.mem["peak"] == predict.memory_peak(target, mode, L, m, d, K, B=B), (L, m, d, K, B, mode)
             assert max(res.mem["phases"].values()) == res.mem["peak"]
+
+
+@pytest.mark.parametrize("mode", ENGINES)
+def test_a_batch_replayed_from_a_graph_equals_eager_and_torch_counts_as_numpy(monkeypatch, mode):
+    """exec="graph" on a batch, against the CPU stand-in with a CUDA graph's static memory
+    (tests/test_exec.py): one capture per (target, B), each replay from its own X; torch
+    counts and memory equal numpy's."""
+    from tests.test_exec import StaticMemoryGraph
+    kw = dict(activation="tanh", loss="softmax_ce", bias=True, seed=2)
+    c, ref = Chain.random([5, 7, 7, 3], backend="torch", **kw), Chain.random([5, 7, 7, 3], **kw)
+    graphs = []
+
+    def fake(fn, static_x):
+        graphs.append(StaticMemoryGraph(fn, static_x))
+        return graphs[-1], graphs[-1].out
+    monkeypatch.setattr(c.backend, "_cpu", False)
+    monkeypatch.setattr(c.backend, "_cuda_graph", fake)
+    for target, B in itertools.product(predict.TARGETS, (1, 4)):
+        xs = [c.random_x(i, B=B) for i in range(3)]
+        graphed = [_call(mode, target, c, x, exec="graph") for x in xs]
+        for i, (x, g) in enumerate(zip(xs, graphed)):
+            want, numpy_one = _call(mode, target, c, x), _call(mode, target, ref, ref.random_x(i, B=B))
+            assert (g.ops, g.mem, g.phases) == (want.ops, want.mem, want.phases) == \
+                (numpy_one.ops, numpy_one.mem, numpy_one.phases)
+            a, b = (g.jac, want.jac) if target == "jacobian" else (g.grad, want.grad)
+            for u, v in zip(*(([t for p in z for t in p] if target == "params" else [z]) for z in (a, b))):
+                assert torch.allclose(u, v, rtol=1e-13, atol=0)
+    assert len(graphs) == 6 and all(g.replays == 3 for g in graphs)
