@@ -18,7 +18,7 @@ multiplies through the narrow waist first and beats both pure modes.
 that bracketing through the counting kernel, so the counted total equals the DP's value.
 
 On a batch of B inputs (maths §7) the W_i are the same for every sample and the σ'(z) and
-the loss row J_ℓ(ŷ) are not: `copies(chain, with_loss, B)` says which, and the DP prices a
+the loss row J_ℓ(ŷ) are not: `factor_copies(chain, with_loss, B)` says which, and the DP prices a
 block of factors that holds any per-sample factor at B times its one-sample cost and one
 of weights alone once. In a linear chain it may so multiply weights first (forward mode's
 F_L, once for the batch) and the loss rows last.
@@ -57,7 +57,7 @@ def join_cost(left, right) -> int:
     return product_ops(n, m, l).total, DENSE
 
 
-def copies(chain, with_loss=True, B=1):
+def factor_copies(chain, with_loss=True, B=1):
     """How many times each factor of `factor_shapes` is paid for on a batch of B: B for
     the loss row and an activation's σ'(z) (they depend on the sample), 1 for a W_i."""
     out = [B] if with_loss else []
@@ -67,7 +67,7 @@ def copies(chain, with_loss=True, B=1):
 def plan(shapes, copies=None):
     """(minimum total operations, split table) over every bracketing of the factors; with
     `copies` (one per factor), a product of factors i..j costs max(copies[i..j]) times
-    its one-sample cost (see `copies`)."""
+    its one-sample cost (see `factor_copies`)."""
     n = len(shapes)
     times = [[1] * n for _ in range(n)]
     if copies is not None:
@@ -122,7 +122,7 @@ def _product(chain, k, x, with_loss):
     t = evaluate(chain, x, k, with_loss=with_loss)
     shapes = factor_shapes(chain, with_loss)
     B = 1 if x.ndim == 1 else int(x.shape[1])
-    _, split = plan(shapes, copies(chain, with_loss, B) if B > 1 else None)
+    _, split = plan(shapes, factor_copies(chain, with_loss, B) if B > 1 else None)
     with k.phase("chain"):
         kind, out = _execute(k, _factors(chain, t, with_loss, k), split, 0, len(shapes) - 1)
         out = k.diag(out) if kind == DIAG else out

@@ -178,17 +178,13 @@ def cheapest_total(target, widths, activation=False, B=1, bias=False) -> int:
     ("jacobian"), the W_i priced once and the loss rows and σ'(z) B times. For "params"
     the cheapest mode is backpropagation: params_ops_widths("reverse", …)."""
     from . import cheapest
-    n, B = list(widths), batch_size(B)
+    from .shapes import shape_chain
+    B = batch_size(B)
     if choose("target", target, {t: t for t in TARGETS}) == "params":
-        return params_ops_widths("reverse", n, bias=bias, activation=activation, B=B).total
-    shapes, copies = ([(cheapest.DENSE, 1, n[-1])], [B]) if target == "gradient" else ([], [])
-    for i in reversed(range(len(n) - 1)):
-        shapes.append((cheapest.DENSE, n[i + 1], n[i]))
-        copies.append(1)
-        if activation and i > 0:           # σ_{i−1} (width n_i) acts before W_i
-            shapes.append((cheapest.DIAG, n[i], n[i]))
-            copies.append(B)
-    return cheapest.plan(shapes, copies)[0]
+        return params_ops_widths("reverse", widths, bias=bias, activation=activation, B=B).total
+    chain, with_loss = shape_chain(widths, "relu" if activation else None), target == "gradient"
+    return cheapest.plan(cheapest.factor_shapes(chain, with_loss),
+                         cheapest.factor_copies(chain, with_loss, B))[0]
 
 
 # -- the loss: its share of the eval and loss_grad phases ------------------------------

@@ -90,12 +90,16 @@ class ShapeBackend(Backend):
         return Shape(tuple(size // known if s == -1 else s for s in shape))
 
 
-def shape_chain(widths):
-    """A chain of shapes: linear layers [d, n_1, …, K] and the squared loss (the chains the
-    sweep times)."""
+def shape_chain(widths, activation=None):
+    """A chain of shapes: linear layers [d, n_1, …, K] (an activation after every one but
+    the last, when given) and the squared loss (the chains the sweep times)."""
     from .chain import Chain
-    from .layers import LOSSES, Linear
-    layers = [Linear(Shape((b, a))) for a, b in zip(widths, widths[1:])]
+    from .layers import ACTIVATIONS, LOSSES, Linear
+    layers = []
+    for a, b in zip(widths, widths[1:]):
+        if layers and activation is not None:
+            layers.append(ACTIVATIONS[activation](a))
+        layers.append(Linear(Shape((b, a))))
     return Chain(layers, LOSSES["squared"](Shape((widths[-1],))), ShapeBackend("cpu", "float64"))
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from modes import ENGINES, MODES, Chain, FwdrevError, cheapest, predict
-from tests.conftest import as_np, params_numpy, torch_f, torch_h, torch_loss
+from conftest import as_np, params_numpy, torch_f, torch_h, torch_loss
 
 BS = (1, 2, 4, 7, 16)
 WIDTHS = ([4, 6, 5, 3], [3, 7], [2, 5, 1, 6, 4])
@@ -86,7 +86,7 @@ def test_dp_over_batches_equals_brute_force_and_the_linear_chain_shares_its_weig
         w = [int(v) for v in rng.integers(1, 9, size=int(rng.integers(2, 6 if act is None else 5)))]
         c = Chain.random(w, activation=act, seed=1)
         for B, with_loss in itertools.product((1, 3, 16), (True, False)):
-            shapes, cp = cheapest.factor_shapes(c, with_loss), cheapest.copies(c, with_loss, B)
+            shapes, cp = cheapest.factor_shapes(c, with_loss), cheapest.factor_copies(c, with_loss, B)
             assert cheapest.plan(shapes, cp)[0] == _brute(shapes, cp)
     # a linear chain [d, m, m, K] with B ≫ d: the cheapest multiplies the weights first
     c = Chain.random([4, 32, 32, 8], seed=2)
@@ -209,7 +209,7 @@ def test_a_batch_replayed_from_a_graph_equals_eager_and_torch_counts_as_numpy(mo
     """exec="graph" on a batch, against the CPU stand-in with a CUDA graph's static memory
     (tests/test_exec.py): one capture per (target, B), each replay from its own X; torch
     counts and memory equal numpy's."""
-    from tests.test_exec import StaticMemoryGraph
+    from test_exec import StaticMemoryGraph
     kw = dict(activation="tanh", loss="softmax_ce", bias=True, seed=2)
     c, ref = Chain.random([5, 7, 7, 3], backend="torch", **kw), Chain.random([5, 7, 7, 3], **kw)
     graphs = []
@@ -230,3 +230,19 @@ def test_a_batch_replayed_from_a_graph_equals_eager_and_torch_counts_as_numpy(mo
             for u, v in zip(*(([t for p in z for t in p] if target == "params" else [z]) for z in (a, b))):
                 assert torch.allclose(u, v, rtol=1e-13, atol=0)
     assert len(graphs) == 6 and all(g.replays == 3 for g in graphs)
+
+
+def test_a_chain_that_opens_with_an_activation_forms_one_diagonal_per_sample():
+    """Forward mode's F_0 is then diag(σ'(x_b)), B × d × d (diags, not numpy's diag of a
+    matrix, which would return its diagonal)."""
+    from modes.backends import get_backend
+    from modes.layers import ACTIVATIONS, LOSSES, Linear
+    for backend in ("numpy", "torch"):
+        be = get_backend(backend)
+        W = be.asarray(np.random.default_rng(0).standard_normal((2, 3)))
+        c = Chain([ACTIVATIONS["tanh"](3), Linear(W)], LOSSES["squared"](be.asarray(np.ones(2))), be)
+        X = c.random_x(B=4)
+        for mode in ENGINES:
+            J = as_np(c, MODES[mode].jacobian(c, X).jac)
+            for b in range(4):
+                np.testing.assert_allclose(J[b], as_np(c, MODES[mode].jacobian(c, X[:, b]).jac), rtol=1e-14)
