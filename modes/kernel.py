@@ -176,6 +176,7 @@ class Kernel:
     def unrow(self, a):
         """A batch of rows B × 1 × n as the B × n matrix; a vector as it is."""
         return a if a.ndim == 1 else self.b.reshape(a, (int(a.shape[0]), int(a.shape[2])))
+
     def hcat(self, blocks): return self.b.hcat(blocks)
     def reshape(self, a, shape): return self.b.reshape(a, shape)
     def slice(self, a, start, stop): return self.b.slice(a, start, stop)
