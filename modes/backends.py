@@ -46,14 +46,21 @@ class Backend:
     def func(self, name, a): raise NotImplementedError   # exp, log, tanh, sigmoid, relu, step
     def sum(self, a): raise NotImplementedError
     def max(self, a): raise NotImplementedError
+    def colsum(self, a): raise NotImplementedError       # the sum of each column of a matrix
+    def colmax(self, a): raise NotImplementedError       # the max of each column
+    def coldot(self, a, b): raise NotImplementedError    # Σ_i a_ij b_ij for each column j
     def zeros(self, shape): raise NotImplementedError
     def eye(self, n): raise NotImplementedError
     def diag(self, v): raise NotImplementedError
-    def hcat(self, blocks): raise NotImplementedError
+    def diags(self, S): raise NotImplementedError        # n × B → B × n × n, diag(S[:, b]) each
+    def expand(self, a, B): raise NotImplementedError    # B copies of a: B × (a's shape), new memory
+    def hcat(self, blocks): raise NotImplementedError    # along the last axis; 2-D blocks beside
+                                                         # batches (3-D) stand for every sample
     def reshape(self, a, shape): raise NotImplementedError
     def slice(self, a, start, stop): return a[start:stop]  # entries start..stop-1 of a vector
     def transpose(self, a): raise NotImplementedError
-    def kron_eye(self, n, z): raise NotImplementedError   # I_n ⊗ zᵀ, n × n·len(z)
+    def kron_eye(self, n, z): raise NotImplementedError   # I_n ⊗ zᵀ, n × n·len(z); for z
+                                                          # k × B, B × n × n·k (one per column)
     def all_finite(self, *arrays) -> bool: raise NotImplementedError  # every entry of every one?
     def synchronize(self): pass
 
@@ -116,18 +123,43 @@ class NumpyBackend(Backend):
 
     def sum(self, a): return a.sum()
     def max(self, a): return a.max()
+    def colsum(self, a): return a.sum(axis=0)
+    def colmax(self, a): return a.max(axis=0)
+    def coldot(self, a, b): return self.np.einsum("ij,ij->j", a, b)
     def zeros(self, shape): return self.np.zeros(shape, dtype=self._dt)
     def eye(self, n): return self.np.eye(n, dtype=self._dt)
     def diag(self, v): return self.np.diag(v)
-    def hcat(self, blocks): return self.np.concatenate(blocks, axis=1)
+
+    def diags(self, S):
+        n, B = S.shape
+        out = self.np.zeros((B, n, n), dtype=self._dt)
+        at = self.np.arange(n)
+        out[:, at, at] = S.T
+        return out
+
+    def expand(self, a, B): return self.np.broadcast_to(a, (B,) + a.shape).copy()
+
+    def hcat(self, blocks):
+        if all(b.ndim == 2 for b in blocks):
+            return self.np.concatenate(blocks, axis=1)
+        B = next(b.shape[0] for b in blocks if b.ndim == 3)
+        np = self.np
+        return np.concatenate([b if b.ndim == 3 else np.broadcast_to(b, (B,) + b.shape)
+                               for b in blocks], axis=2)
+
     def reshape(self, a, shape): return a.reshape(shape)
     def transpose(self, a): return a.T
     def kron_eye(self, n, z):
         """I_n ⊗ zᵀ by writing z into the diagonal blocks of zeros: np.kron builds it
         through broadcasting temporaries (4–10× the time, and an n × n identity)."""
         k = z.shape[0]
-        out = self.np.zeros((n, n * k), dtype=self._dt)
         at = self.np.arange(n)
+        if z.ndim == 2:  # one per sample
+            B = z.shape[1]
+            out = self.np.zeros((B, n, n * k), dtype=self._dt)
+            out.reshape(B, n, n, k)[:, at, at] = z.T[:, None, :]
+            return out
+        out = self.np.zeros((n, n * k), dtype=self._dt)
         out.reshape(n, n, k)[at, at] = z
         return out
 
@@ -194,13 +226,29 @@ class TorchBackend(Backend):
 
     def sum(self, a): return a.sum()
     def max(self, a): return a.max()
+    def colsum(self, a): return a.sum(0)
+    def colmax(self, a): return a.amax(0)
+    def coldot(self, a, b): return self.torch.einsum("ij,ij->j", a, b)
     def zeros(self, shape): return self.torch.zeros(shape, dtype=self._dt, device=self._dev)
     def eye(self, n): return self.torch.eye(n, dtype=self._dt, device=self._dev)
     def diag(self, v): return self.torch.diag(v)
-    def hcat(self, blocks): return self.torch.cat(blocks, dim=1)
+    def diags(self, S): return self.torch.diag_embed(S.T)
+    def expand(self, a, B): return a.expand(B, *a.shape).contiguous()
+
+    def hcat(self, blocks):
+        if all(b.dim() == 2 for b in blocks):
+            return self.torch.cat(blocks, dim=1)
+        B = next(b.shape[0] for b in blocks if b.dim() == 3)
+        return self.torch.cat([b if b.dim() == 3 else b.expand(B, *b.shape) for b in blocks], dim=2)
+
     def reshape(self, a, shape): return a.reshape(shape)
     def transpose(self, a): return a.T
-    def kron_eye(self, n, z): return self.torch.kron(self.eye(n), z.reshape(1, -1))
+
+    def kron_eye(self, n, z):
+        if z.dim() == 2:  # one per sample: B × n × n·k
+            k, B = z.shape
+            return (self.eye(n)[None, :, :, None] * z.T[:, None, None, :]).reshape(B, n, n * k)
+        return self.torch.kron(self.eye(n), z.reshape(1, -1))
 
     def all_finite(self, *arrays):
         """Whether every entry of every tensor (or scalar) is finite (see Backend.SMALL). On

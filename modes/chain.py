@@ -84,10 +84,12 @@ class Chain:
         return cls.from_matrices(Ws, y, loss=loss, activation=activation, backend=backend,
                                  device=device, dtype=dtype, bs=bs)
 
-    def random_x(self, seed=1):
-        """A random input x ∈ R^d on this chain's backend."""
+    def random_x(self, seed=1, B=None):
+        """A random input x ∈ R^d on this chain's backend; with B, a batch of B inputs, the
+        d × B matrix of their columns (B = 1: the column of random_x(seed))."""
         import numpy as np
-        return self.backend.asarray(np.random.default_rng(_seed(seed)).standard_normal(self.d))
+        shape = self.d if B is None else (self.d, batch_size(B))
+        return self.backend.asarray(np.random.default_rng(_seed(seed)).standard_normal(shape))
 
     # -- inspection ---------------------------------------------------------------
     @property
@@ -103,7 +105,8 @@ class Chain:
         return f"Chain(widths={self.widths}{act}, loss={self.loss_name}, backend={self.backend})"
 
     def input(self, x, check_finite=True):
-        """x on this chain's backend, checked for shape and finiteness in the chain's dtype.
+        """x on this chain's backend, checked for shape and finiteness in the chain's dtype:
+        one input (d,) or a batch of B ≥ 1 inputs, the d × B matrix of their columns.
 
         An array the backend owns (its type, dtype and device) is used as it is. Anything
         else is validated like the weights (real numbers only, see `_as_numpy`) and copied.
@@ -114,11 +117,14 @@ class Chain:
         """
         be = self.backend
         if be.owns(x):
-            _shape(x, "x", self.d)
+            _x_shape(x, self.d)
             if check_finite and not be.all_finite(x):
                 raise FwdrevError("x contains NaN or inf")
             return x
-        return _to_backend(be, _vector(x, "x", self.d), "x")
+        x = _as_numpy(x, "x")
+        _x_shape(x, self.d)
+        _finite(x, "x")
+        return _to_backend(be, x, "x")
 
 
 @dataclass
@@ -133,8 +139,10 @@ class Trace:
     loss_grad: object = None
 
 
-def evaluate(chain, x, k: Kernel, with_loss=True) -> Trace:
-    """Run the chain forward once, counting into k: eval, then loss (optional), then jac."""
+def evaluate(chain, x, k: Kernel, with_loss=True, mean=False) -> Trace:
+    """Run the chain forward once, counting into k: eval, then loss (optional), then jac.
+    On a batch (x d × B) every array has one column per sample and f one entry; with
+    mean, ∇ℓ is that of the batch's mean loss, each column divided by B (B > 1)."""
     caches, z = [], x
     with k.phase("eval"):
         for layer in chain.layers:
@@ -143,6 +151,9 @@ def evaluate(chain, x, k: Kernel, with_loss=True) -> Trace:
     t = Trace(caches, [], z)
     if with_loss:
         t.value, t.loss_grad = chain.loss.value_and_grad(k, z)
+        if mean and x.ndim == 2 and x.shape[1] > 1:
+            with k.phase("loss_grad"):
+                t.loss_grad = k.mul(t.loss_grad, 1.0 / int(x.shape[1]))
     with k.phase("jac"):
         t.jacs = [layer.jac(k, c) for layer, c in zip(chain.layers, caches)]
     return t
@@ -229,6 +240,26 @@ def _first_line(e):
 def _shape(a, name, n):
     if tuple(a.shape) != (n,):  # no message built on the way that passes: x is checked per call
         raise FwdrevError(f"{name} has shape {tuple(a.shape)}, expected ({n},)")
+
+
+def _x_shape(x, d):
+    """x must be (d,) or (d, B) with B ≥ 1 (no message built on the way that passes)."""
+    s = x.shape
+    if s[0:1] == (d,) if len(s) == 1 else len(s) == 2 and s[0] == d and s[1] >= 1:
+        return
+    s = tuple(int(v) for v in s)
+    if len(s) == 2 and s[0] == d:
+        raise FwdrevError(f"x has shape {s}: a batch needs at least one column (sample)")
+    raise FwdrevError(f"x has shape {s}, expected ({d},) or ({d}, B): one column per sample")
+
+
+def batch_size(B) -> int:
+    """B as an int, or a one-line FwdrevError: a batch is a whole number ≥ 1 of samples."""
+    import numbers
+    check(isinstance(B, numbers.Integral) and not isinstance(B, bool),
+          f"B must be a whole number of samples, got {B!r} ({type(B).__name__})")
+    check(B >= 1, f"B must be at least 1, got {B}")
+    return int(B)
 
 
 def _matrix(W, name):

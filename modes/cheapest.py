@@ -16,6 +16,12 @@ multiplies through the narrow waist first and beats both pure modes.
 
 `plan(factors)` returns the minimum and the split table; `gradient` and `jacobian` execute
 that bracketing through the counting kernel, so the counted total equals the DP's value.
+
+On a batch of B inputs (maths §7) the W_i are the same for every sample and the σ'(z) and
+the loss row J_ℓ(ŷ) are not: `factor_copies(chain, with_loss, B)` says which, and the DP prices a
+block of factors that holds any per-sample factor at B times its one-sample cost and one
+of weights alone once. In a linear chain it may so multiply weights first (forward mode's
+F_L, once for the batch) and the loss rows last.
 """
 from __future__ import annotations
 
@@ -51,9 +57,23 @@ def join_cost(left, right) -> int:
     return product_ops(n, m, l).total, DENSE
 
 
-def plan(shapes):
-    """(minimum total operations, split table) over every bracketing of the factors."""
+def factor_copies(chain, with_loss=True, B=1):
+    """How many times each factor of `factor_shapes` is paid for on a batch of B: B for
+    the loss row and an activation's σ'(z) (they depend on the sample), 1 for a W_i."""
+    out = [B] if with_loss else []
+    return out + [1 if layer.kind == "linear" else B for layer in reversed(chain.layers)]
+
+
+def plan(shapes, copies=None):
+    """(minimum total operations, split table) over every bracketing of the factors; with
+    `copies` (one per factor), a product of factors i..j costs max(copies[i..j]) times
+    its one-sample cost (see `factor_copies`)."""
     n = len(shapes)
+    times = [[1] * n for _ in range(n)]
+    if copies is not None:
+        for i in range(n):
+            for j in range(i, n):
+                times[i][j] = max(copies[i:j + 1])
     cost = [[0] * n for _ in range(n)]
     block = [[None] * n for _ in range(n)]
     split = [[None] * n for _ in range(n)]
@@ -65,7 +85,7 @@ def plan(shapes):
             best = None
             for k in range(i, j):
                 c, kind = join_cost(block[i][k], block[k + 1][j])
-                total = cost[i][k] + cost[k + 1][j] + c
+                total = cost[i][k] + cost[k + 1][j] + c * times[i][j]
                 if best is None or total < best[0]:
                     best = (total, k, kind)
             cost[i][j], split[i][j] = best[0], best[1]
@@ -73,9 +93,10 @@ def plan(shapes):
     return cost[0][n - 1], split
 
 
-def _factors(chain, t, with_loss):
-    """The factors as (kind, array): a diagonal is its vector σ'(z), a linear layer its W."""
-    out = [(DENSE, t.loss_grad)] if with_loss else []
+def _factors(chain, t, with_loss, k):
+    """The factors as (kind, array): a diagonal is its vector σ'(z), a linear layer its W;
+    on a batch the loss rows are B × 1 × K and each σ'(z) n × B (modes.kernel)."""
+    out = [(DENSE, k.rows(t.loss_grad))] if with_loss else []
     for layer, jc in zip(reversed(chain.layers), reversed(t.jacs)):
         out.append((DENSE, layer.W) if layer.kind == "linear" else (DIAG, jc))
     return out
@@ -100,11 +121,14 @@ def _product(chain, k, x, with_loss):
     """(value, grad, jac) by the planned bracketing (the DP runs once, while recording)."""
     t = evaluate(chain, x, k, with_loss=with_loss)
     shapes = factor_shapes(chain, with_loss)
-    _, split = plan(shapes)
+    B = 1 if x.ndim == 1 else int(x.shape[1])
+    _, split = plan(shapes, factor_copies(chain, with_loss, B) if B > 1 else None)
     with k.phase("chain"):
-        kind, out = _execute(k, _factors(chain, t, with_loss), split, 0, len(shapes) - 1)
-    out = k.diag(out) if kind == DIAG else out
-    return (t.value, out, None) if with_loss else (t.yhat, None, out)
+        kind, out = _execute(k, _factors(chain, t, with_loss, k), split, 0, len(shapes) - 1)
+        out = k.diag(out) if kind == DIAG else out
+        if with_loss:
+            return t.value, k.unrow(out), None
+        return t.yhat, None, k.per_sample(out, x)
 
 
 def gradient(chain, x, wrt="input", dense_B=False, check=True, exec="eager"):

@@ -22,6 +22,8 @@ class Result:
     ops: the derivative-chain count (maths §2); phases: {phase: Ops} for every phase;
     mem: {"peak": elements, "phases": {phase: elements}}, the most array elements held live
     beyond the weights and x (modes.plan.memory), None for peers.
+    On a batch (x d × B, maths §7): value holds every sample's f (B), or ŷ (K × B); grad
+    is B × d, or the mean loss's parameter gradient; jac is B × K × d.
     """
 
     mode: str

@@ -3,6 +3,11 @@
     input:   F_0 = A_0 (free);  F_i = A_i F_{i−1};  ∇f(x)ᵀ = J_ℓ(ŷ) F_L
     params:  J_{O_0} = B_0;  J_{O_i} = (A_i J_{O_{i−1}} | B_i);  ∇f(w) = J_{O_L}ᵀ ∇ℓ(ŷ)
     jacobian: F_L itself (K × d)
+
+On a batch (x d × B, maths §7) F_i is one matrix for all samples until the first
+activation's σ'(z) makes it one per sample (B × n_i × d): in a linear chain F_L = W_L ⋯ W_0
+is formed once and the batch costs one (B × K)(K × d) product more. J_{O_i} depends on
+every z_i, so it is per sample from B_0 on.
 """
 from __future__ import annotations
 
@@ -24,7 +29,8 @@ def _accumulate(chain, k, t):
 
 def gradient(chain, x, wrt="input", dense_B=False, check=True, exec="eager"):
     """∇f at x with respect to the input (wrt="input") or to every layer's parameters
-    (wrt="params"). dense_B is accepted for symmetry with reverse mode: forward
+    (wrt="params"). On a batch x (d × B): each sample's ∇_x f (B × d), or the gradient of
+    the batch's mean loss in the parameters; the value is every sample's f (B). dense_B is accepted for symmetry with reverse mode: forward
     accumulation places B_i as a block and never multiplies by it, so it changes nothing."""
     check_wrt(wrt)
     if wrt == "input":
@@ -35,27 +41,34 @@ def gradient(chain, x, wrt="input", dense_B=False, check=True, exec="eager"):
 def _input_gradient(chain, k, x):
     t = evaluate(chain, x, k)
     F = _accumulate(chain, k, t)
-    with k.phase("chain"):
-        return t.value, k.matmul(t.loss_grad, F), None
+    with k.phase("chain"):  # per sample J_ℓ(ŷ_b) F_L: the rows of the batch, B × d
+        return t.value, k.unrow(k.matmul(k.rows(t.loss_grad), F)), None
 
 
 def _params_gradient(chain, k, x):
-    t = evaluate(chain, x, k)
+    t = evaluate(chain, x, k, mean=True)
+    batch = () if x.ndim == 1 else (int(x.shape[1]),)
     with k.phase("chain"):
-        J = k.zeros((chain.d, 0))  # J_O before any layer: no parameter columns yet
+        J = k.zeros(batch + (chain.d, 0))  # J_O before any layer: no parameter columns yet
         for layer, c, jc in zip(chain.layers, t.caches, t.jacs):
             J = layer.A_mm(k, jc, J)
             if layer.n_params:
                 J = k.hcat([J, layer.B_dense(k, c)])
-        vec = k.matmul(k.T(J), t.loss_grad)
+        if batch:  # Σ_b J_{O_L,b}ᵀ ∇ℓ_b: the samples' K rows stacked, one product
+            n = batch[0] * chain.K
+            vec = k.matmul(k.reshape(k.T(t.loss_grad), (n,)), k.reshape(J, (n, int(J.shape[2]))))
+        else:
+            vec = k.matmul(k.T(J), t.loss_grad)
     return t.value, split_params(chain, k, vec), None
 
 
 def jacobian(chain, x, check=True, exec="eager"):
-    """The K × d Jacobian of h at x, by accumulating F_L."""
+    """The K × d Jacobian of h at x, by accumulating F_L; B × K × d on a batch."""
     return run(name, "jacobian", chain, x, (), _jacobian, check, exec)
 
 
 def _jacobian(chain, k, x):
     t = evaluate(chain, x, k, with_loss=False)
-    return t.yhat, None, _accumulate(chain, k, t)
+    F = _accumulate(chain, k, t)
+    with k.phase("chain"):
+        return t.yhat, None, k.per_sample(F, x)

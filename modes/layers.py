@@ -76,7 +76,7 @@ class Linear(_Watched):
     def eval(self, k, z):
         out = k.matmul(self.W, z)
         if self.b is not None:
-            out = k.add(out, self.b)
+            out = k.add(out, k.column(self.b, out))
         return out, z  # the cache is the input z: B depends on it
 
     def jac(self, k, cache):
@@ -97,15 +97,25 @@ class Linear(_Watched):
 
     def BT(self, k, cache, p, dense=False):
         """Bᵀp, one array per parameter: ∂f/∂W = p zᵀ (an outer product), ∂f/∂b = p.
+        On a batch (p rows B × 1 × n_out, z n_in × B) summed over the samples:
+        ∂f/∂W = Pᵀ Zᵀ, one (n_out × B)(B × n_in) product, and ∂f/∂b the column sums of P.
 
         With dense=True, B is materialised and multiplied as a plain matrix (same numbers,
-        n_out·n_in·(2·n_out − 1) operations instead of n_out·n_in).
+        n_out·n_in·(2·n_out − 1) operations instead of n_out·n_in), all samples' blocks
+        stacked into one (B·n_out × r) matrix.
         """
         if dense:
-            q = k.matmul(k.T(self.B_dense(k, cache)), p)
+            Bd = self.B_dense(k, cache)
+            if Bd.ndim == 3:
+                Bd, p = k.reshape(Bd, (-1, int(Bd.shape[2]))), k.reshape(p, (-1,))
+            q = k.matmul(k.T(Bd), p)
             n = self.n_out * self.n_in
             gW = k.reshape(k.slice(q, 0, n), (self.n_out, self.n_in))
             return (gW,) if self.b is None else (gW, k.slice(q, n, n + self.n_out))
+        if cache.ndim == 2:
+            P = k.unrow(p)
+            gW = k.matmul(k.T(P), k.T(cache))
+            return (gW,) if self.b is None else (gW, k.colsum(P))
         gW = k.outer(p, cache)
         return (gW,) if self.b is None else (gW, p)
 
@@ -174,9 +184,9 @@ class Squared(_Watched):
 
     def value_and_grad(self, k, yhat):
         with k.phase("loss_grad"):
-            r = k.sub(yhat, self.y)
+            r = k.sub(yhat, k.column(self.y, yhat))
         with k.phase("eval"):
-            f = k.mul(0.5, k.matmul(r, r))
+            f = k.mul(0.5, k.dots(r, r))
         return f, r
 
 
@@ -191,12 +201,12 @@ class SoftmaxCE(_Watched):
 
     def value_and_grad(self, k, yhat):
         with k.phase("eval"):
-            s = k.sub(yhat, k.max(yhat))          # shift by the max: exp never overflows
+            s = k.sub(yhat, k.colmax(yhat))       # shift by the max: exp never overflows
             e = k.func("exp", s)
-            S = k.sum(e)
+            S = k.colsum(e)
             logS = k.func("log", S)
-            ysum = k.sum(self.y)
+            ysum = k.sum(self.y)                  # once, for every sample of a batch
             f = k.sub(k.mul(logS, ysum), k.matmul(self.y, s))
         with k.phase("loss_grad"):
-            g = k.sub(k.mul(k.div(e, S), ysum), self.y)
+            g = k.sub(k.mul(k.div(e, S), ysum), k.column(self.y, yhat))
         return f, g

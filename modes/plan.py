@@ -156,8 +156,8 @@ def memory(rec: _Recording, keep: set):
     made, size, base = {}, {}, {}
     for t, (name, _, s) in enumerate(rec.steps):
         made[s] = t
-        view = name in VIEWS and rec.reads[t]
-        base[s] = base.get(rec.reads[t][0], rec.reads[t][0]) if view else s
+        view, src = name in VIEWS, rec.reads[t]  # a view of a constant (y as a column) is
+        base[s] = base.get(src[0], src[0]) if view and src else s  # no storage of the call's
         size[s] = 0 if view else elements(rec.keep[s])
     last = {s: made[s] for s in made}
     for t, reads in enumerate(rec.reads):
@@ -197,13 +197,14 @@ def _arrays(chain):
 
 def planned(chain, call, options, x, body):
     """(plan, answer): the chain's plan for call + options ((mode, target) and the engine's
-    options), and None; or, when there is none or it is stale, a new plan recorded by
-    running body(chain, k, x, *options) -> (value, grad, jac) for real through a counting
-    kernel, and that call's answer."""
+    options) on x's batch size, and None; or, when there is none or it is stale, a new
+    plan recorded by running body(chain, k, x, *options) -> (value, grad, jac) for real
+    through a counting kernel, and that call's answer. One x (d,) and each batch size B
+    (d × B) have plans of their own."""
     plans = _PLANS.get(chain)
     if plans is None:
         plans = _PLANS[chain] = {}
-    key = call + options
+    key = call + options + tuple(x.shape[1:])
     p = plans.get(key)
     if p is not None and p.held.fresh(chain):
         return p, None

@@ -3,6 +3,11 @@
     input:    G_{L+1} = J_ℓ(ŷ);  G_i = G_{i+1} A_i;  ∇f(x)ᵀ = G_1 A_0
     params:   p_{L+1} = ∇ℓ(ŷ);  q_i = B_iᵀ p_{i+1};  p_i = A_iᵀ p_{i+1}  (p_0 never formed)
     jacobian: G = I_K (free), G ← G A_i for i = L..0: K × d
+
+On a batch (x d × B, maths §7) the rows of all samples stack: G_i is B × n_i and each
+G_{i+1} W_i one (B × n_{i+1})(n_{i+1} × n_i) product; ∂f/∂W_i of the mean loss is
+P_{i+1}ᵀ Z_iᵀ, one (n_{i+1} × B)(B × n_i) product. The Jacobian's G starts from I_K, the
+same for every sample, and stays shared until the first activation's σ'(z).
 """
 from __future__ import annotations
 
@@ -24,7 +29,9 @@ def _chain_back(chain, k, t, G):
 def gradient(chain, x, wrt="input", dense_B=False, check=True, exec="eager"):
     """∇f at x with respect to the input (wrt="input") or to every layer's parameters
     (wrt="params", by backpropagation). dense_B=True materialises each B_i and multiplies
-    by it as a dense matrix: the same numbers at a far larger count."""
+    by it as a dense matrix: the same numbers at a far larger count. On a batch x (d × B):
+    each sample's ∇_x f (B × d), or the gradient of the batch's mean loss in the
+    parameters; the value is every sample's f (B)."""
     check_wrt(wrt)
     if wrt == "input":
         return run(name, "gradient", chain, x, (), _input_gradient, check, exec)
@@ -33,18 +40,20 @@ def gradient(chain, x, wrt="input", dense_B=False, check=True, exec="eager"):
 
 def _input_gradient(chain, k, x):
     t = evaluate(chain, x, k)
-    return t.value, _chain_back(chain, k, t, t.loss_grad), None
+    with k.phase("chain"):  # the batch's rows J_ℓ(ŷ_b), B × 1 × K, then B × d
+        return t.value, k.unrow(_chain_back(chain, k, t, k.rows(t.loss_grad))), None
 
 
 def backprop(chain, k, x, dense_B):
     """(value, [∂f/∂W_i, …], None) by backpropagation, through kernel k (a plan's body;
     the cheapest mode runs it too)."""
-    t = evaluate(chain, x, k)
+    t = evaluate(chain, x, k, mean=True)
     layers = chain.layers
     # p is needed below layer i only while some layer below still has parameters.
     needs_p = [any(l.n_params for l in layers[:i]) for i in range(len(layers))]
-    grads, p = [], t.loss_grad
+    grads = []
     with k.phase("chain"):
+        p = k.rows(t.loss_grad)
         for i in reversed(range(len(layers))):
             layer = layers[i]
             if layer.n_params:
@@ -55,10 +64,13 @@ def backprop(chain, k, x, dense_B):
 
 
 def jacobian(chain, x, check=True, exec="eager"):
-    """The K × d Jacobian of h at x, one row-vector chain for all K rows at once."""
+    """The K × d Jacobian of h at x, one row-vector chain for all K rows at once;
+    B × K × d on a batch."""
     return run(name, "jacobian", chain, x, (), _jacobian, check, exec)
 
 
 def _jacobian(chain, k, x):
     t = evaluate(chain, x, k, with_loss=False)
-    return t.yhat, None, _chain_back(chain, k, t, None)
+    G = _chain_back(chain, k, t, None)
+    with k.phase("chain"):
+        return t.yhat, None, k.per_sample(G, x)

@@ -3,7 +3,8 @@ plan of any chain — its backend calls with their shapes, its counts and its pe
 is known before a single weight is drawn (the time model and the guards use this for
 points too large to build just to estimate them).
 
-    profile, ops, mem = shape_plan(widths, mode, target)
+    profile, ops, mem = shape_plan(widths, mode, target)          # one input
+    profile, ops, mem = shape_plan(widths, mode, target, B=64)    # a batch of 64
 """
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ def _shape(a):
 
 def _broadcast(a, b):
     sa, sb = _shape(a), _shape(b)
-    return Shape(sa if len(sa) >= len(sb) else sb)
+    n = max(len(sa), len(sb))
+    sa, sb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
+    return Shape(max(x, y) if min(x, y) == 1 else x for x, y in zip(sa, sb))
 
 
 class ShapeBackend(Backend):
@@ -47,21 +50,34 @@ class ShapeBackend(Backend):
     def owns(self, a): return isinstance(a, Shape)
     def all_finite(self, *arrays): return True
     def matmul(self, a, b):
-        n = () if a.ndim == 1 else (a.shape[0],)
-        l = () if b.ndim == 1 else (b.shape[1],)
-        return Shape(n + l)
+        n = () if a.ndim == 1 else (a.shape[-2],)
+        l = () if b.ndim == 1 else (b.shape[-1],)
+        batch = a.shape[:-2] if a.ndim == 3 else b.shape[:-2] if b.ndim == 3 else ()
+        return Shape(batch + n + l)
     def mul(self, a, b): return _broadcast(a, b)
     add = sub = div = mul
     def outer(self, u, v): return Shape((u.shape[0], v.shape[0]))
     def func(self, name, a): return Shape(a.shape)
     def sum(self, a): return Shape(())
     max = sum
+    def colsum(self, a): return Shape(a.shape[1:])
+    colmax = colsum
+    def coldot(self, a, b): return Shape(a.shape[1:])
     def zeros(self, shape): return Shape(shape)
     def eye(self, n): return Shape((n, n))
     def diag(self, v): return Shape((v.shape[0], v.shape[0]))
-    def hcat(self, blocks): return Shape((blocks[0].shape[0], sum(b.shape[1] for b in blocks)))
+    def diags(self, S): return Shape((S.shape[1], S.shape[0], S.shape[0]))
+    def expand(self, a, B): return Shape((B,) + a.shape)
+
+    def hcat(self, blocks):
+        batch = next((b.shape[:1] for b in blocks if b.ndim == 3), ())
+        return Shape(batch + (blocks[0].shape[-2], sum(b.shape[-1] for b in blocks)))
+
     def transpose(self, a): return Shape(a.shape[::-1])
-    def kron_eye(self, n, z): return Shape((n, n * z.shape[0]))
+
+    def kron_eye(self, n, z):
+        batch = (z.shape[1],) if z.ndim == 2 else ()
+        return Shape(batch + (n, n * z.shape[0]))
     def slice(self, a, start, stop): return Shape((stop - start,))
 
     def reshape(self, a, shape):
@@ -74,28 +90,36 @@ class ShapeBackend(Backend):
         return Shape(tuple(size // known if s == -1 else s for s in shape))
 
 
-def shape_chain(widths):
-    """A chain of shapes: linear layers [d, n_1, …, K] and the squared loss (the chains the
-    sweep times)."""
+def shape_chain(widths, activation=None):
+    """A chain of shapes: linear layers [d, n_1, …, K] (an activation after every one but
+    the last, when given) and the squared loss (the chains the sweep times)."""
     from .chain import Chain
-    from .layers import LOSSES, Linear
-    layers = [Linear(Shape((b, a))) for a, b in zip(widths, widths[1:])]
+    from .layers import ACTIVATIONS, LOSSES, Linear
+    layers = []
+    for a, b in zip(widths, widths[1:]):
+        if layers and activation is not None:
+            layers.append(ACTIVATIONS[activation](a))
+        layers.append(Linear(Shape((b, a))))
     return Chain(layers, LOSSES["squared"](Shape((widths[-1],))), ShapeBackend("cpu", "float64"))
 
 
 @lru_cache(maxsize=4096)
-def _shape_plan(widths: tuple, mode, target):
+def _shape_plan(widths: tuple, mode, target, B):
     from . import MODES, plan
     chain = shape_chain(widths)
-    x = Shape((widths[0],))
+    x = Shape((widths[0],) if B is None else (widths[0], B))
     engine = MODES[mode]
     res = engine.jacobian(chain, x, check=False) if target == "jacobian" else \
         engine.gradient(chain, x, wrt="params" if target == "params" else "input", check=False)
     return plan.profile(chain, mode, target), res.ops, res.mem
 
 
-def shape_plan(widths, mode, target="gradient"):
+def shape_plan(widths, mode, target="gradient", B=None):
     """(profile, ops, mem) of one call of engine `mode` on a linear chain of these widths:
-    its backend calls as (name, argument shapes, output shape), its Ops and its memory.
-    Computed once per (widths, mode, target): the guards ask for it several times a point."""
-    return _shape_plan(tuple(int(w) for w in widths), mode, target)
+    its backend calls as (name, argument shapes, output shape), its Ops and its memory; on
+    one input x (B None) or a batch of B (x d × B). Computed once per (widths, mode,
+    target, B): the guards ask for it several times a point."""
+    if B is not None:
+        from .chain import batch_size
+        B = batch_size(B)
+    return _shape_plan(tuple(int(w) for w in widths), mode, target, B)

@@ -23,7 +23,7 @@ def test_mismatched_shapes():
     _raises("W0 must be a matrix", Chain.from_matrices, [np.ones(3)], [0])
     c = Chain.from_matrices([W0, W1], [0, 1])
     _raises(r"x has shape \(4,\), expected \(3,\)", MODES["forward"].gradient, c, np.ones(4))
-    _raises(r"x has shape \(3, 1\)", MODES["reverse"].jacobian, c, np.ones((3, 1)))
+    _raises(r"x has shape \(1, 3\)", MODES["reverse"].jacobian, c, np.ones((1, 3)))  # (3, 1): a batch
 
 
 def test_widths_below_one():
