@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from bench import store
+from bench import rounds, store
 from bench.sweep import extras, guards, raw
 from bench.report import table
 from bench.meta import utc_now
@@ -168,6 +168,7 @@ def run_case(benchmark, case: dict, out_dir) -> None:
                status="ok", finished_utc=utc_now())
     if out_dir:  # the raw timings first: a row is never kept without them
         raw.save_record(out_dir, row["point_key"], mode, benchmark.stats.as_dict())
+        rounds.save(out_dir, row["point_key"], mode, s.data)
     _record(out_dir, row)
 
 
