@@ -60,4 +60,8 @@ def print_baseline(doc):
         for mode, e in c["modes"].items():
             print(f"{measure.label(Point.from_dict(c['point'])):36} {mode:7} engine/reference "
                   f"{e['ratio']:6.3f}  spread {100 * e['spread']:5.1f}%  tol {100 * e['tol']:4.1f}%"
-                  f"  ({e['t_engine_ms']:.2f} ms vs {e['t_reference_ms']:.2f} ms)")
+                  f"  ({_time(e['t_engine_ms'])} vs {_time(e['t_reference_ms'])})")
+
+
+def _time(ms) -> str:
+    return f"{ms:.2f} ms" if ms >= 1 else f"{1e3 * ms:.1f} µs"
