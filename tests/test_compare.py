@@ -341,3 +341,19 @@ def test_mann_whitney_against_the_exact_permutation_test():
     assert verdicts.mann_whitney_p(a, b) == pytest.approx(exact, abs=0.01)
     assert verdicts.mann_whitney_p([1.0] * 5, [1.0] * 5) != verdicts.mann_whitney_p([1.0] * 5, [1.0] * 5)
     assert verdicts.mann_whitney_p(list(range(30)), list(range(100, 130))) < 1e-9
+
+
+def test_a_real_sweep_keeps_its_rounds_and_compare_reads_them(tmp_path, capsys):
+    """The smallest real sweep: the pytest child writes each row's rounds to rounds.json,
+    and compare tests every pair on them (a p-value, not '-'; the run against itself)."""
+    from sweep_helpers import MICRO, run_sweep
+    assert run_sweep(tmp_path, *MICRO, "--min-rounds", "8", "--run-id", "x") == 0
+    rows = [r for r in store.read_rows(tmp_path / "x" / "points.csv") if r["status"] == "ok"]
+    kept = rounds.load(tmp_path / "x")
+    assert rows and all(len(kept[(r["point_key"], r["mode"])]) == min(int(r["rounds"]), 256)
+                        for r in rows)
+    capsys.readouterr()
+    j = tmp_path / "pairs.json"
+    assert run_compare(tmp_path, "x", "x", "--json", str(j), "--fail-above", "1.01") == 0
+    recs = json.loads(j.read_text())
+    assert len(recs) == 4 and all(r["p"] is not None and r["verdict"] == "no change" for r in recs)
