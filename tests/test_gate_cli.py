@@ -7,7 +7,7 @@ import time
 import pytest
 
 from bench.gate import baseline as bl
-from bench.gate import cli, measure, stats
+from bench.gate import canary, cli, measure, stats
 from bench.gate.reference import REFERENCES
 from bench.points import Point
 
@@ -288,13 +288,13 @@ def test_canary_takes_factor_times_the_calls_own_time(factor, monkeypatch):
     def tick():  # a fake clock: each reading moves it by 1 µs, so the busy wait ends
         clock["now"] += 1e-6
         return clock["now"]
-    monkeypatch.setattr(measure.time, "perf_counter", tick)
+    monkeypatch.setattr(canary.time, "perf_counter", tick)
     calls = []
 
     def work():  # a call that takes 4 ms
         calls.append(1)
         clock["now"] += 0.004
-    slow = measure.slowed(work, factor)
+    slow = canary.slowed(work, factor)
     t0 = tick()
     slow()
     assert len(calls) == int(factor)  # whole calls of the engine itself
@@ -303,7 +303,7 @@ def test_canary_takes_factor_times_the_calls_own_time(factor, monkeypatch):
 
 def test_canary_below_one_is_refused():
     with pytest.raises(ValueError):
-        measure.slowed(lambda: None, 0.5)
+        canary.slowed(lambda: None, 0.5)
 
 
 # -- the reference ------------------------------------------------------------------------------

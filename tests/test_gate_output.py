@@ -45,12 +45,12 @@ def test_delayed_adds_the_amount_to_every_call(monkeypatch):
 
     def work():  # a call of 10 µs
         clock["now"] += 10e-6
-    slow = measure.delayed(work, 20e-6)
+    slow = canary.delayed(work, 20e-6)
     t0 = tick()
     for _ in range(3):
         slow()
     assert tick() - t0 == pytest.approx(3 * 30e-6, abs=2e-6)
-    assert measure.delayed(work, 0) is work
+    assert canary.delayed(work, 0) is work
 
 
 def test_additive_canary_reaches_the_measurement(write, fake_timing, capsys, monkeypatch):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 
 from bench.errors import UsageError
 
@@ -67,3 +68,42 @@ def describe(canaries: dict) -> str:
         if add:
             parts.append(f"{mode} +{add * 1e6:g} µs")
     return ", ".join(parts)
+
+
+# -- the canaries themselves, wrapped around an engine call -----------------------------------
+def slowed(fn, factor: float):
+    """fn made `factor` times slower, the canary: whole calls of fn itself, then a busy wait
+    for the fractional rest of one call's own time, measured on the spot. A 1.25x canary
+    costs exactly 1.25x whatever the call costs, at any size and on any machine."""
+    whole = int(math.floor(factor + 1e-9))
+    frac = factor - whole
+    if whole < 1:
+        raise ValueError(f"a slow-down factor must be at least 1, got {factor:g}")
+    if whole == 1 and frac <= 1e-9:
+        return fn
+    clock = time.perf_counter
+
+    def call():
+        t0 = clock()
+        for _ in range(whole):
+            fn()
+        if frac > 1e-9:
+            goal = t0 + (clock() - t0) * (whole + frac) / whole
+            while clock() < goal:
+                pass
+    return call
+
+
+def delayed(fn, seconds: float):
+    """fn with `seconds` of busy waiting added to every call, the additive canary: what a
+    change that puts a fixed cost on each call does, at any size."""
+    if seconds <= 0:
+        return fn
+    clock = time.perf_counter
+
+    def call():
+        fn()
+        goal = clock() + seconds
+        while clock() < goal:
+            pass
+    return call

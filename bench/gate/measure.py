@@ -14,6 +14,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from bench.gate.canary import delayed, slowed
 from bench.gate.reference import REFERENCES
 from bench.gate.stats import median
 from bench.points import (Point, call_for, chain_for, predicted_ops, relerr, set_threads,
@@ -139,44 +140,6 @@ def _agree(b, res, ref_answer, what):
     if not err <= AGREE_TOL:
         raise ValueError(f"{what}: the reference differs from the engine (relative error "
                          f"{err:.2e}); fix bench/gate/reference.py")
-
-
-def slowed(fn, factor: float):
-    """fn made `factor` times slower, the canary: whole calls of fn itself, then a busy wait
-    for the fractional rest of one call's own time, measured on the spot. A 1.25x canary
-    costs exactly 1.25x whatever the call costs, at any size and on any machine."""
-    whole = int(math.floor(factor + 1e-9))
-    frac = factor - whole
-    if whole < 1:
-        raise ValueError(f"a slow-down factor must be at least 1, got {factor:g}")
-    if whole == 1 and frac <= 1e-9:
-        return fn
-    clock = time.perf_counter
-
-    def call():
-        t0 = clock()
-        for _ in range(whole):
-            fn()
-        if frac > 1e-9:
-            goal = t0 + (clock() - t0) * (whole + frac) / whole
-            while clock() < goal:
-                pass
-    return call
-
-
-def delayed(fn, seconds: float):
-    """fn with `seconds` of busy waiting added to every call, the additive canary: what a
-    change that puts a fixed cost on each call does, at any size."""
-    if seconds <= 0:
-        return fn
-    clock = time.perf_counter
-
-    def call():
-        fn()
-        goal = clock() + seconds
-        while clock() < goal:
-            pass
-    return call
 
 
 # -- timing ----------------------------------------------------------------------------------------
