@@ -12,9 +12,10 @@ Rows pair up on (target, L, m, d, K, waist, mode) and on every configuration col
 (backend, device, exec, dtype, threads) not named by --by; without --by, a configuration
 column with one value in each run, a different one, is left out of the pairing by itself.
 A column left out is shown in every row as A's value→B's value, so no two rows read alike.
-Per pair: both medians, B's median time over A's, the two-sided Mann-Whitney p of both
-runs' raw per-round times (bench.rounds), the verdict — slower, faster or no change, as
-asv: beyond --factor and p < --alpha (bench.verdicts) — each run's forward/reverse time
+Per pair: both medians, B's median time over A's and B's quickest round over A's, the
+two-sided Mann-Whitney p of both runs' raw per-round times (bench.rounds), the verdict —
+slower, faster or no change, as asv: both ratios beyond --factor and p < --alpha, with at
+least 5 rounds a side (bench.verdicts) — each run's forward/reverse time
 ratio, and any difference in counted operations (there must be none for the same point:
 counts do not depend on the machine). Changed pairs come first (--sort), a summary line
 counts each verdict, and the first line says when the runs' meta.json fingerprints
@@ -92,7 +93,7 @@ def table(both, key, sort="verdict", only_changed=False) -> list:
     if only_changed:
         rows = rows[rows.verdict != vd.SAME]
     width = max([44] + [len(name(r, key, free)) for _, r in rows.iterrows()])
-    lines = [f"  {'point':{width}} {'mode':8} {'A ms':>10} {'B ms':>10} {'B/A':>7} {'p':>8} "
+    lines = [f"  {'point':{width}} {'mode':8} {'A ms':>10} {'B ms':>10} {'B/A':>7} {'min B/A':>7} {'p':>8} "
              f"{'verdict':9} {'A f/r':>7} {'B f/r':>7}  counts"]
     for _, r in rows.iterrows():
         k = tuple(r[c] for c in rest)
@@ -101,7 +102,7 @@ def table(both, key, sort="verdict", only_changed=False) -> list:
         mark = "!" if r.fails else MARK[r.verdict]
         p = f"{r.p:8.1e}" if r.p == r.p else f"{'-':>8}"
         lines.append(f"{mark} {name(r, key, free):{width}} {r['mode']:8} {_ms(r.time_median_s_a)} "
-                     f"{_ms(r.time_median_s_b)} {r.ratio:7.3f} {p} {r.verdict:9} "
+                     f"{_ms(r.time_median_s_b)} {r.ratio:7.3f} {_num(r.quickest, 3)} {p} {r.verdict:9} "
                      f"{_num(fr['a'].get(k))} {_num(fr['b'].get(k))}  {diff}")
     return lines
 
@@ -110,8 +111,8 @@ def _ms(v, w=10):
     return f"{1e3 * v:{w}.3f}" if v == v else f"{'-':>{w}}"
 
 
-def _num(v):
-    return f"{v:7.2f}" if v is not None else f"{'-':>7}"
+def _num(v, digits=2):
+    return f"{v:7.{digits}f}" if v is not None and v == v else f"{'-':>7}"
 
 
 def figure(both, out: Path, label_a, label_b):

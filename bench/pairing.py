@@ -56,15 +56,16 @@ def _tagged(df):
 
 
 def judge(both, rounds_a, rounds_b, factor, alpha, fail_above=None):
-    """Add p, verdict and fails (slower than fail_above, significantly) to every pair."""
-    def p_of(r):
-        ra = rounds_a.get((r.point_key_a, r.row_mode_a))
-        rb = rounds_b.get((r.point_key_b, r.row_mode_b))
-        return vd.mann_whitney_p(ra, rb) if ra and rb else math.nan
-    both["p"] = [p_of(r) for r in both.itertuples()] if len(both) else []
-    both["verdict"] = [vd.verdict(r, p, factor, alpha) for r, p in zip(both.ratio, both.p)]
-    both["fails"] = [fail_above is not None and vd.fails_above(r, p, fail_above, alpha)
-                     for r, p in zip(both.ratio, both.p)]
+    """Add p, quickest (B's quickest round over A's), verdict and fails (slower than
+    fail_above, significantly) to every pair (bench.verdicts)."""
+    sides = [(rounds_a.get((r.point_key_a, r.row_mode_a)), rounds_b.get((r.point_key_b, r.row_mode_b)))
+             for r in both.itertuples()]
+    both["p"] = [vd.test_p(ra, rb) for ra, rb in sides]
+    both["quickest"] = [min(rb) / min(ra) if ra and rb else math.nan for ra, rb in sides]
+    rows = list(zip(both.ratio, both.p, both.quickest))
+    both["verdict"] = [vd.verdict(r, p, factor, alpha, q) for r, p, q in rows]
+    both["fails"] = [fail_above is not None and vd.fails_above(r, p, fail_above, alpha, q)
+                     for r, p, q in rows]
     return both
 
 
@@ -110,6 +111,7 @@ def records(both, key) -> list:
         rec.update(point=name(r, key, free), time_a_s=float(r.time_median_s_a),
                    time_b_s=float(r.time_median_s_b), iqr_a_s=_plain(r.time_iqr_s_a),
                    iqr_b_s=_plain(r.time_iqr_s_b), ratio=float(r.ratio),
+                   quickest_ratio=_plain(r.quickest),
                    p=None if r.p != r.p else float(r.p), verdict=r.verdict,
                    fails=bool(r.fails), ops_a=_plain(r.ops_total_a), ops_b=_plain(r.ops_total_b))
         out.append(rec)

@@ -5,9 +5,11 @@
 
 As asv compare does: a pair changed when its time ratio B/A (of the medians) lies beyond
 the factor (above `factor`, or below 1/`factor`) and the difference is significant (the
-Mann-Whitney U test's p under alpha). A pair without rounds on both sides cannot be tested
-and has no change. With a handful of rounds a side the test cannot reach alpha at all
-(3 rounds each: p ≥ 0.08), so a pair is never called changed on too little evidence.
+Mann-Whitney U test's p under alpha). Two guards keep a busy machine from reading as a
+change: the ratio of the two runs' quickest rounds must lie beyond the factor too (a cost
+added to every call moves the quickest round as well; a neighbour's burst during some
+rounds does not), and a side with fewer than MIN_ROUNDS rounds is not tested (p is nan:
+no change), since a burst can cover every one of 3 rounds.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ SLOWER, FASTER, SAME = "slower", "faster", "no change"
 ORDER = (SLOWER, FASTER, SAME)
 FACTOR = 1.1
 ALPHA = 0.01
+MIN_ROUNDS = 5
 
 
 def mann_whitney_p(a, b) -> float:
@@ -45,18 +48,29 @@ def significant(p, alpha=ALPHA) -> bool:
     return p == p and p < alpha
 
 
-def verdict(ratio, p, factor=FACTOR, alpha=ALPHA) -> str:
-    """slower / faster / no change, asv style: beyond the factor and significant."""
-    if significant(p, alpha) and ratio > factor:
+def test_p(a, b) -> float:
+    """The p-value of two sides' rounds, nan when either has fewer than MIN_ROUNDS."""
+    if a is None or b is None or min(len(a), len(b)) < MIN_ROUNDS:
+        return math.nan
+    return mann_whitney_p(a, b)
+
+
+def verdict(ratio, p, factor=FACTOR, alpha=ALPHA, quickest=None) -> str:
+    """slower / faster / no change, asv style: the ratio (and the quickest rounds' ratio,
+    when given) beyond the factor, and significant."""
+    q = ratio if quickest is None else quickest
+    if significant(p, alpha) and min(ratio, q) > factor:
         return SLOWER
-    if significant(p, alpha) and ratio < 1.0 / factor:
+    if significant(p, alpha) and max(ratio, q) < 1.0 / factor:
         return FASTER
     return SAME
 
 
-def fails_above(ratio, p, limit, alpha=ALPHA) -> bool:
-    """Whether a pair is slower than `limit` times and significantly so (--fail-above)."""
-    return ratio > limit and significant(p, alpha)
+def fails_above(ratio, p, limit, alpha=ALPHA, quickest=None) -> bool:
+    """Whether a pair is more than `limit` times slower, by its median and its quickest
+    round alike, and significantly so (--fail-above)."""
+    q = ratio if quickest is None else quickest
+    return min(ratio, q) > limit and significant(p, alpha)
 
 
 def summary(verdicts) -> str:

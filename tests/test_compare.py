@@ -357,3 +357,17 @@ def test_a_real_sweep_keeps_its_rounds_and_compare_reads_them(tmp_path, capsys):
     assert run_compare(tmp_path, "x", "x", "--json", str(j), "--fail-above", "1.01") == 0
     recs = json.loads(j.read_text())
     assert len(recs) == 4 and all(r["p"] is not None and r["verdict"] == "no change" for r in recs)
+
+
+def test_a_burst_on_some_rounds_is_not_a_change():
+    """Half of B's rounds hit by a neighbour (3x): the median moves, the quickest round does
+    not, so it is no change; every round 1.5x slower (a per-call cost) is slower."""
+    a = [1e-3 * (1 + 0.01 * i) for i in range(40)]
+    burst = [t * (3 if i % 2 else 1) for i, t in enumerate(a)]
+    for b, want in ((burst, verdicts.SAME), ([1.5 * t for t in a], verdicts.SLOWER)):
+        ratio = sorted(b)[20] / sorted(a)[20]
+        p, q = verdicts.test_p(a, b), min(b) / min(a)
+        assert ratio > 1.2 and verdicts.significant(p)
+        assert verdicts.verdict(ratio, p, quickest=q) == want
+        assert verdicts.fails_above(ratio, p, 1.2, quickest=q) == (want == verdicts.SLOWER)
+    assert verdicts.test_p(a[:4], [2 * t for t in a]) != verdicts.test_p(a[:4], a)  # nan: too few
