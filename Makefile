@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install install-jax test textbook bench sweep report regress baseline bench-compare clean
+.PHONY: help install install-jax test textbook bench sweep report regress baseline clean
 
 ## set up .venv with the tested versions (constraints.txt), fwdrev editable
 install: $(STAMP)
@@ -54,11 +54,6 @@ regress: $(STAMP)
 ## re-record results/baseline.json on purpose
 baseline: $(STAMP)
 	$(PY) -m bench baseline $(ARGS)
-
-# pytest-benchmark's own absolute-time comparison, as information (not the gate).
-## pytest-benchmark's own absolute-time comparison (information)
-bench-compare: $(STAMP)
-	$(PY) -m pytest bench/ --benchmark-only --benchmark-warmup=on --benchmark-autosave --benchmark-compare $(ARGS)
 
 ## list the targets, one line each (each target's `## ` line)
 help:

@@ -173,3 +173,19 @@ def check_dir(option: str, text, write: bool = True) -> Path:
     if write and not os.access(probe, os.W_OK | os.X_OK):
         raise UsageError(f"{option} {text}: {probe} is not writable")
     return path
+
+
+def check_file(option: str, text) -> Path:
+    """A file an option names, checked before anything is written: not empty, not a
+    directory, in a directory that exists and is writable."""
+    if not str(text).strip():
+        raise UsageError(f"{option} is empty")
+    path = Path(text)
+    folder = path.parent
+    if path.is_dir():
+        raise UsageError(f"{option} {text} is a directory; give a file name")
+    if not folder.is_dir():
+        raise UsageError(f"{option} {text}: no directory {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {text}: {folder} is not writable")
+    return path

@@ -214,6 +214,22 @@ def fingerprint() -> dict:
             "torch_cpu_capability": torch_cpu_capability(), "versions": versions()}
 
 
+def fingerprint_diff(a: dict, b: dict) -> list:
+    """["cpu.model_name X -> Y", ...]: where two fingerprints differ (clock speeds left out:
+    they move on one machine)."""
+    def flat(d, prefix=""):
+        out = {}
+        for k, v in d.items():
+            if isinstance(v, dict):
+                out.update(flat(v, f"{prefix}{k}."))
+            else:
+                out[f"{prefix}{k}"] = str(v) if isinstance(v, list) else v
+        return out
+    fa, fb = flat(a or {}), flat(b or {})
+    return [f"{k} {fa.get(k)} -> {fb.get(k)}" for k in sorted(set(fa) | set(fb))
+            if fa.get(k) != fb.get(k) and not k.endswith(".mhz")]
+
+
 def fwdrev_version() -> str:
     """fwdrev's installed version (what `fwdrev --version` prints), or a note that it is not
     installed (run from a bare checkout)."""

@@ -5,9 +5,10 @@ Per backend and device, at a tiny, a middle and a large size, the per-call time 
 with check=False (as the sweep and the gate time it), the same arithmetic written by hand
 (bench.gate.reference), and torch.autograd (reverse only: it is a reverse-mode peer); on
 CUDA also the engine replayed from a CUDA graph (exec="graph", check=False). The
-candidates are timed round-robin in one process, the order rotated each round (a peer
-last, then untimed calls to settle the caches it evicted), each call on the next of 16
-inputs (no answer can be memoised on x); a candidate's time is its
+candidates are timed round-robin in one process (bench.gate.measure.interleaved, as the
+gate's small checks are), the order rotated each round (a peer last, then untimed calls to
+settle the caches it evicted), each call on the next of 16 inputs (no answer can be
+memoised on x); a candidate's time is its
 median over the rounds, and a ratio is the median of the per-round ratios to the hand-
 written call. Threads are pinned to 1. The per-call floor of an engine, the report's
 "hollow points" threshold, is its tiny-size time here.
@@ -15,11 +16,12 @@ written call. Threads are pinned to 1. The per-call floor of an engine, the repo
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
-import time
 
 from bench import cmdline as cli
 from bench.errors import UsageError
+from bench.gate.measure import interleaved
 from bench.gate.reference import REFERENCES
 from bench.gate.stats import median
 from bench.points import Point, chain_for, set_threads
@@ -63,30 +65,24 @@ def candidates(point: Point, mode: str) -> dict:
 def measure(point: Point, mode: str, seconds: float) -> dict:
     """{name: median seconds per call} and {name: median ratio to "hand"}, and the rounds.
 
-    Each round times the engine, unchecked and hand calls in an order rotated round by
-    round, then the peer (autograd) if any, then each of the three untimed: a peer's heavy
-    call evicts caches, and whatever ran next would pay for it."""
+    Timed round-robin by bench.gate.measure.interleaved, the gate's small checks' timing:
+    each round times the engine, unchecked and hand calls once each in an order rotated
+    round by round, then the peer (autograd) if any, then each of the three untimed: a
+    peer's heavy call evicts caches, and whatever ran next would pay for it. Every call of a
+    candidate is on its next input."""
     calls, xs = candidates(point, mode)
-    core = [n for n in calls if n != "autograd"]
-    peer = [n for n in calls if n == "autograd"]
-    for name in calls:  # warm up: records the plans, fills caches
-        for x in xs[:4]:
-            calls[name](x)
-    times = {n: [] for n in calls}
-    clock, r, i, t_end = time.perf_counter, 0, 0, time.perf_counter() + seconds
-    while clock() < t_end or r < 5:
-        k = r % len(core)
-        for n in core[k:] + core[:k] + peer:
-            x = xs[i % N_X]  # every call on the next input
-            t0 = clock()
-            calls[n](x)
-            times[n].append(clock() - t0)
-            i += 1
-        for n in core if peer else ():  # settle: untimed, after the peer's evictions
-            calls[n](x)
-        r += 1
-    ratios = {n: median([times[n][i] / times["hand"][i] for i in range(r)]) for n in calls}
+    fns = {n: _cycling(fn, xs) for n, fn in calls.items()}
+    peer = {n: fns.pop(n) for n in list(fns) if n == "autograd"}
+    times = interleaved(fns, seconds=seconds, after=peer)
+    r = len(times["hand"])
+    ratios = {n: median([times[n][i] / times["hand"][i] for i in range(r)]) for n in times}
     return {n: median(v) for n, v in times.items()}, ratios, r
+
+
+def _cycling(fn, xs):
+    """fn as a zero-argument call on the next of xs each time (no answer memoised on x)."""
+    it = itertools.cycle(xs)
+    return lambda: fn(next(it))
 
 
 def rows(backends, devices, sizes, seconds, dtype="float64"):

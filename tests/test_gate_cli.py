@@ -7,7 +7,7 @@ import time
 import pytest
 
 from bench.gate import baseline as bl
-from bench.gate import cli, measure, stats
+from bench.gate import canary, cli, measure, stats
 from bench.gate.reference import REFERENCES
 from bench.points import Point
 
@@ -51,7 +51,7 @@ def fake_timing(monkeypatch):
     baseline's); a list gives one center per measurement; "noisy" a wide scatter."""
     centers, calls = {}, []
 
-    def fake(check, mode, blocks, factor=1.0, seed=0):
+    def fake(check, mode, blocks, factor=1.0, add_s=0.0, seed=0):
         calls.append((check.point.key(), mode, blocks, factor))
         c = centers.get((check.point.key(), mode), RATIO)
         if isinstance(c, list):
@@ -170,14 +170,16 @@ def test_unknown_option_is_a_usage_error(capsys):
 
 
 def test_parse_slowdowns():
-    assert cli.parse_slowdowns(["forward=1.5", "reverse=1"]) == {"forward": 1.5, "reverse": 1.0}
+    assert cli.parse_slowdowns(["forward=1.5", "reverse=1"]) == {"forward": (1.5, 0.0),
+                                                                 "reverse": (1.0, 0.0)}
 
 
 # -- the exact-count gate ---------------------------------------------------------------------------
 def test_counts_only_passes_on_the_real_engines_counts(write, capsys, monkeypatch):
     monkeypatch.undo()  # the real engine calls, not the closed forms
     assert cli.main(["--baseline", write(make_doc()), "--counts-only"]) == 0
-    assert "exact gate: counts of 6 point(s)" in capsys.readouterr().out
+    n = len(measure.CHECKS + measure.COUNT_ONLY)
+    assert f"exact gate: counts of {n} point(s)" in capsys.readouterr().out
 
 
 def test_count_differs_from_baseline(write, capsys):
@@ -286,13 +288,13 @@ def test_canary_takes_factor_times_the_calls_own_time(factor, monkeypatch):
     def tick():  # a fake clock: each reading moves it by 1 µs, so the busy wait ends
         clock["now"] += 1e-6
         return clock["now"]
-    monkeypatch.setattr(measure.time, "perf_counter", tick)
+    monkeypatch.setattr(canary.time, "perf_counter", tick)
     calls = []
 
     def work():  # a call that takes 4 ms
         calls.append(1)
         clock["now"] += 0.004
-    slow = measure.slowed(work, factor)
+    slow = canary.slowed(work, factor)
     t0 = tick()
     slow()
     assert len(calls) == int(factor)  # whole calls of the engine itself
@@ -301,12 +303,13 @@ def test_canary_takes_factor_times_the_calls_own_time(factor, monkeypatch):
 
 def test_canary_below_one_is_refused():
     with pytest.raises(ValueError):
-        measure.slowed(lambda: None, 0.5)
+        canary.slowed(lambda: None, 0.5)
 
 
 # -- the reference ------------------------------------------------------------------------------
 def test_every_timed_mode_has_a_reference():
-    assert {(c.point.target, m) for c in measure.CHECKS for m in c.modes} <= set(REFERENCES)
+    assert {(c.point.target, measure.REFERENCE_OF[m]) for c in measure.CHECKS
+            for m in c.modes} <= set(REFERENCES)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])

@@ -161,7 +161,8 @@ def check_entry(check, runs, s) -> dict:
         meds = [stats.median(r[key][mode]["ratios"]) for r in runs]
         spread = stats.run_spread(meds)
         modes[mode] = {
-            "ratio": stats.median(meds), "tol": stats.tolerance_for(spread), "spread": spread,
+            "ratio": stats.median(meds), "tol": stats.tolerance_for(spread, small=check.small),
+            "spread": spread,
             "run_medians": meds,
             "ci_rel_halfwidths": [stats.summarize(r[key][mode]["ratios"], n_boot=s["n_boot"],
                                                   seed=s["seed"]).rel_halfwidth for r in runs],

@@ -1,14 +1,17 @@
 """CI regression gate: what each engine adds to the same products, and exact counts.
 
-    python -m bench regress  [--baseline PATH] [--inject-slowdown MODE=FACTOR] [--counts-only]
-                             [--point KEY] [--blocks N] [--json PATH]
+    python -m bench regress  [--baseline PATH] [--inject-slowdown MODE=FACTOR|MODE=+AMOUNT]
+                             [--counts-only] [--point KEY] [--blocks N]
+                             [--json PATH] [--summary PATH] [--junit PATH]
     python -m bench baseline [--out PATH] [--runs N] [--blocks N]
 
 `regress` does two checks against results/baseline.json:
 
 - the exact gate: every gate point's counted operations (mults, adds, total, per mode) must
   equal the baseline's and modes.predict's exactly; any difference fails, deterministically;
-- the timing gate: per check and mode, the engine call and a reference doing the same
+- the timing gate: per check and mode, at large sizes (the arithmetic dominates) and at small
+  ones (L2 m16 d16 K10, L3 m64 d32: a call's fixed cost dominates, so a change that adds
+  microseconds to every call shows), the engine call and a reference doing the same
   products directly on the backend (bench/gate/reference.py) are timed in ABBA blocks on
   the same arrays; the statistic is the median per-block ratio t_engine / t_reference with
   a seeded bootstrap interval. The CPU and the BLAS kernel set how fast the products run,
@@ -28,6 +31,11 @@ BLAS kernel, versions) for information: the fingerprint decides nothing.
 
 `--inject-slowdown MODE=FACTOR` is the canary: every engine call of MODE takes FACTOR times
 its own time (whole calls, then a busy wait for the fraction). 1.25 must fail, 1.0 pass.
+`MODE=+20us` adds 20 µs of busy waiting to every call (bench.gate.canary): the small checks
+must catch it. MODE is forward, reverse or cheapest (timed at the smallest size only).
+
+`--json PATH`, `--summary PATH` (and $GITHUB_STEP_SUMMARY) and `--junit PATH` write the
+outcome for CI (bench.gate.output), with --counts-only too.
 
 Exit codes:
     0  pass (undecided or faster ratios, if any, are printed as warnings)
@@ -45,8 +53,6 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -54,8 +60,9 @@ from pathlib import Path
 from bench.cmdline import Parser, prog
 from bench.errors import BenchError
 from bench import meta
+from bench.errors import UsageError
 from bench.gate import baseline as bl
-from bench.gate import measure, show, stats
+from bench.gate import canary, measure, output, show, stats
 
 EXIT_OK, EXIT_REGRESSED, EXIT_USAGE, EXIT_BASELINE, EXIT_COUNTS, EXIT_POINT = 0, 1, 2, 3, 5, 6
 
@@ -65,26 +72,9 @@ DEFAULT_BASELINE = Path("results") / "baseline.json"  # where the commands look:
 DEFAULTS = {"threads": 1, "blocks": 40, "runs": 5, "n_boot": 2000, "seed": 0}
 
 
-class UsageError(ValueError):
-    """A bad command-line value (exit 2)."""
-
-
 def parse_slowdowns(items) -> dict:
-    """["forward=1.5", ...] -> {"forward": 1.5}; UsageError on anything else."""
-    out = {}
-    for item in items or ():
-        mode, sep, val = item.partition("=")
-        if not sep or mode not in measure.MODES:
-            raise UsageError(f"--inject-slowdown wants MODE=FACTOR with MODE in "
-                             f"{', '.join(measure.MODES)}, got {item!r}")
-        try:
-            f = float(val)
-        except ValueError:
-            raise UsageError(f"--inject-slowdown {mode}: FACTOR must be a number, got {val!r}") from None
-        if not (math.isfinite(f) and f >= 1):
-            raise UsageError(f"--inject-slowdown {mode}: FACTOR must be a number >= 1, got {val!r}")
-        out[mode] = f
-    return out
+    """["forward=1.5", "reverse=+20us", ...] -> {mode: (factor, add_s)} (bench.gate.canary)."""
+    return canary.parse(items, measure.MODES)
 
 
 def _parser(command):
@@ -102,13 +92,14 @@ def _parser(command):
         return ap
     ap.add_argument("--baseline", default=str(DEFAULT_BASELINE),
                     help="baseline file, from the working directory (default %(default)s)")
-    ap.add_argument("--inject-slowdown", action="append", metavar="MODE=FACTOR", default=[],
-                    help="canary: every MODE engine call takes FACTOR (>= 1) times as long")
+    ap.add_argument("--inject-slowdown", action="append", metavar="MODE=FACTOR|MODE=+AMOUNT",
+                    default=[], help="canary: every MODE engine call takes FACTOR (>= 1) times "
+                    "as long, or AMOUNT longer (+20us; units ns, us, ms, s); repeatable")
     ap.add_argument("--counts-only", action="store_true", help="only the exact-count gate")
     ap.add_argument("--point", action="append", default=[], metavar="KEY",
                     help="gate only this point (its key or short label; repeatable)")
     ap.add_argument("--blocks", **blocks)
-    ap.add_argument("--json", metavar="PATH", help="also write the measurements here")
+    output.add_arguments(ap)
     return ap
 
 
@@ -121,13 +112,21 @@ def main(argv=None, command="regress") -> int:
     except BenchError as e:  # a bad option: one line
         return _error(e, EXIT_USAGE)
     try:
-        return run_baseline(args) if command == "baseline" else run_regress(args)
+        if command == "baseline":
+            return run_baseline(args)
+        output.check_paths(args)  # before anything runs: a bad path writes nothing
     except UsageError as e:
         return _error(e, EXIT_USAGE)
     except bl.BaselineError as e:
         return _error(e, EXIT_BASELINE)
-    except bl.UnknownPoint as e:
-        return _error(e, EXIT_POINT)
+    try:
+        return run_regress(args)
+    except UsageError as e:
+        return _error(e, EXIT_USAGE)
+    except (bl.BaselineError, bl.UnknownPoint) as e:
+        code = EXIT_BASELINE if isinstance(e, bl.BaselineError) else EXIT_POINT
+        output.write_all(args, output.document(code, meta.fingerprint(), [], [], error=str(e)))
+        return _error(e, code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -157,84 +156,90 @@ def _positive(name, value):
 
 # -- regress ---------------------------------------------------------------------------------------
 def count_gate(checks, base_counts: dict) -> list:
-    """Messages for every count that differs from the baseline or modes.predict."""
-    problems = []
+    """Per counted point, {"point", "key", "problems"}: a message for every count that
+    differs from the baseline or modes.predict (none when all agree)."""
+    out = []
     for c in checks:
+        name, problems = measure.label(c.point), []
         try:
             got = measure.exact_counts(c)
         except ValueError as e:  # FwdrevError from an engine: the exact gate cannot pass
-            problems.append(f"{measure.label(c.point)}: engine call failed: {e}")
-            continue
-        want = measure.predicted_counts(c)
-        for mode in c.modes:
-            problems += stats.count_mismatches(measure.label(c.point), mode, got[mode],
-                                               base_counts[c.point.key()][mode], want[mode])
-    return problems
+            problems.append(f"{name}: engine call failed: {e}")
+        else:
+            want = measure.predicted_counts(c)
+            for mode in c.modes:
+                problems += stats.count_mismatches(name, mode, got[mode],
+                                                   base_counts[c.point.key()][mode], want[mode])
+        out.append({"point": name, "key": c.point.key(), "problems": problems})
+    return out
 
 
 def run_regress(args) -> int:
-    """Validate the baseline, run the exact gate, then the timing gate; print one table."""
-    factors = parse_slowdowns(args.inject_slowdown)
+    """Validate the baseline, run the exact gate, then the timing gate; print one table and
+    write what --json, --summary, --junit (and $GITHUB_STEP_SUMMARY) ask for."""
+    canaries = parse_slowdowns(args.inject_slowdown)
     _positive("blocks", args.blocks)
     t_start = time.perf_counter()
     base = bl.load(args.baseline)
     bl.check_matches(base, measure.CHECKS, measure.CHECKS + measure.COUNT_ONLY)
     checks = _select(measure.CHECKS, args.point)
     counted = checks + [c for c in measure.COUNT_ONLY if not args.point]
-    show.print_fingerprint_diff(base["fingerprint"], meta.fingerprint())
+    here = meta.fingerprint()
+    show.print_fingerprint_diff(base["fingerprint"], here)
     s = base["settings"]
     measure.set_threads(s["threads"])
 
-    problems = count_gate(counted, {c["key"]: c["counts"] for c in base["counts"]})
+    count_rows = count_gate(counted, {c["key"]: c["counts"] for c in base["counts"]})
+    problems = [msg for r in count_rows for msg in r["problems"]]
     for msg in problems:
         print(f"COUNT MISMATCH {msg}")
     if not problems:
         print(f"exact gate: counts of {len(counted)} point(s) equal the baseline and modes.predict")
-    if args.counts_only:
-        return EXIT_COUNTS if problems else EXIT_OK
-
-    if factors:
-        print("canary: " + ", ".join(f"{m} x{f:g}" for m, f in factors.items()))
-    blocks = args.blocks or s["blocks"]
-    by_key = {c["key"]: c["modes"] for c in base["checks"]}
-    try:
-        rows = [_time_mode(c, mode, by_key[c.point.key()][mode], s, blocks, factors.get(mode, 1.0))
-                for c in checks for mode in c.modes]
-    except ValueError as e:  # the reference disagrees with the engine, or an engine failed
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_COUNTS
-    show.print_table(rows, s, blocks)
-    show.print_information(rows, base)
-    if args.json:
+    rows = []
+    if not args.counts_only:
+        if canaries:
+            print("canary: " + canary.describe(canaries))
+        blocks = args.blocks or s["blocks"]
+        by_key = {c["key"]: c["modes"] for c in base["checks"]}
         try:
-            Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
-        except OSError as e:  # the verdict stands; the extra copy is only information
-            print(f"warning: cannot write {args.json}: {e.strerror}")
-    return _conclude(rows, problems, time.perf_counter() - t_start)
+            rows = [_time_mode(c, mode, by_key[c.point.key()][mode], s, blocks,
+                               canaries.get(mode, (1.0, 0.0)))
+                    for c in checks for mode in c.modes]
+        except ValueError as e:  # the reference disagrees with the engine, or an engine failed
+            print(f"error: {e}", file=sys.stderr)
+            output.write_all(args, output.document(EXIT_COUNTS, here, count_rows, [], error=str(e)))
+            return EXIT_COUNTS
+        show.print_table(rows, s, blocks)
+        show.print_information(rows, base)
+    code = _conclude(rows, problems, time.perf_counter() - t_start)
+    output.write_all(args, output.document(code, here, count_rows, rows,
+                                           canaries=canary.describe(canaries)))
+    return code
 
 
-def _time_mode(check, mode, b, s, blocks, factor) -> dict:
+def _time_mode(check, mode, b, s, blocks, slow) -> dict:
     """One row: measured, and if not ok re-measured once with twice the blocks (the
     re-measurement's verdict stands; the first is kept in the row as `first`)."""
-    row = _measure_row(check, mode, b, s, blocks, factor)
+    row = _measure_row(check, mode, b, s, blocks, slow)
     if row["verdict"] != stats.OK:
         print(f"{row['point']} {mode}: {row['verdict']} at first, ratio {row['ratio']:.3f} "
               f"[{row['lo']:.3f}, {row['hi']:.3f}] vs band [{row['band'][0]:.3f}, "
               f"{row['band'][1]:.3f}]; re-measuring with {2 * blocks} blocks", flush=True)
         first = row
-        row = _measure_row(check, mode, b, s, 2 * blocks, factor)
+        row = _measure_row(check, mode, b, s, 2 * blocks, slow)
         row["remeasured"] = True
         row["first"] = {k: first[k] for k in ("ratio", "lo", "hi", "verdict", "blocks")}
     return row
 
 
-def _measure_row(check, mode, b, s, blocks, factor) -> dict:
-    m = measure.measure(check, mode, blocks, factor, s["seed"])
+def _measure_row(check, mode, b, s, blocks, slow) -> dict:
+    m = measure.measure(check, mode, blocks, *slow, seed=s["seed"])
     summ, band, v = stats.decide(m["ratios"], b["ratio"], b["tol"], n_boot=s["n_boot"], seed=s["seed"])
     return {"point": measure.label(check.point), "key": check.point.key(), "mode": mode,
             "baseline": b["ratio"], "tol": b["tol"], "band": list(band), "ratio": summ.median,
             "lo": summ.lo, "hi": summ.hi, "blocks": blocks, "verdict": v,
             "t_engine": m["t_engine"], "t_reference": m["t_reference"], "remeasured": False,
+            "small": check.small,
             "ops_predicted": measure.predicted_counts(check)[mode]["total"]}
 
 

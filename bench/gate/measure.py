@@ -4,7 +4,8 @@ A check is a point and the modes timed there. For each mode, the engine call and
 reference (bench.gate.reference) run on the same chain and x, in ABBA blocks (engine,
 reference, reference, engine; the next block BAAB), each block giving one ratio
 t_engine / t_reference. Interleaving puts both sides under the same load, clock and cache
-state, so a busy neighbour or another BLAS kernel moves both alike.
+state, so a busy neighbour or another BLAS kernel moves both alike. A small check's
+rounds alternate single calls and take each side's quickest (interleaved_min).
 """
 from __future__ import annotations
 
@@ -13,25 +14,36 @@ import math
 import time
 from dataclasses import dataclass
 
+from bench.gate.canary import delayed, slowed
 from bench.gate.reference import REFERENCES
 from bench.gate.stats import median
 from bench.points import (Point, call_for, chain_for, predicted_ops, relerr, set_threads,
                           to_numpy_list)
 
-MODES = ("forward", "reverse")
+MODES = ("forward", "reverse", "cheapest")
+"""Every mode the gate times somewhere (and a canary can slow)."""
+REFERENCE_OF = {"forward": "forward", "reverse": "reverse", "cheapest": "reverse"}
+"""The hand-written products each mode is held to. The cheapest bracketing of a scalar
+loss's J_ℓ A_L ⋯ A_0 is the row-vector chain, so cheapest's gradient is reverse's
+arithmetic (the answers are checked equal before any timing)."""
 WARMUP_BLOCKS = 3
 MIN_SAMPLE_S = 4e-3
 """A sample is as many calls as take at least this long: a preemption or a neighbour's burst
 (a millisecond or so) then moves a sample by a small fraction, not by half."""
+MIN_SAMPLE_S_SMALL = 1e-3
+"""A small check's round: as many calls of each side as the reference makes in this long
+(interleaved_min)."""
 AGREE_TOL = 1e-9
 
 
 @dataclass(frozen=True)
 class Check:
-    """A gate point and the modes whose engine/reference ratio is timed there."""
+    """A gate point and the modes whose engine/reference ratio is timed there. A small
+    check's band is wider (bench.gate.stats.SMALL_TOL_FLOOR): see SMALL_CHECKS."""
 
     point: Point
     modes: tuple
+    small: bool = False
 
 
 # Sizes where the arithmetic dominates an engine call (≥ 2 ms on a 2-core EPYC, ~25 µs of
@@ -42,20 +54,31 @@ class Check:
 # 2048 × 4·10⁶ entries (it is counted at small sizes instead). The engines are timed
 # without their finiteness checks (checked once before timing), as the sweep times them:
 # torch.isfinite over an m × m gradient ran at a speed against the products' that varied
-# by 30% between runs. Small sizes, where per-call overhead is most of the time, are not
-# gated: there the ratio follows the interpreter's speed against the BLAS's, which differs
-# between CPUs by more than a useful band (README, "The CI gate").
-CHECKS = (
-    Check(Point(backend="numpy", target="gradient", L=2, m=2048, d=16, K=1), MODES),
-    Check(Point(backend="torch", target="gradient", L=2, m=2048, d=16, K=1), MODES),
+# by 30% between runs.
+LARGE_CHECKS = (
+    Check(Point(backend="numpy", target="gradient", L=2, m=2048, d=16, K=1), MODES[:2]),
+    Check(Point(backend="torch", target="gradient", L=2, m=2048, d=16, K=1), MODES[:2]),
     Check(Point(backend="numpy", target="params", L=2, m=1024, d=16, K=1), ("reverse",)),
     Check(Point(backend="torch", target="params", L=2, m=1024, d=16, K=1), ("reverse",)),
 )
 
+# Small sizes, where a call's fixed cost (Python, the trace, the plan lookup) is most of
+# its time: a change that adds microseconds to every call shows here and nowhere else.
+# The ratio to the hand-written products then follows the interpreter's speed against the
+# BLAS's small-matrix speed, which differs between CPUs and kernels, so these checks get a
+# wider band; a +20 µs call still moves the ratio far past it (several times at L2 m16).
+_SMALL = ((2, 16, 16, 10), (3, 64, 32, 1))
+SMALL_CHECKS = tuple(
+    Check(Point(backend=b, target=t, L=L, m=m, d=d, K=K),
+          ("reverse",) if t == "params" else MODES if m == 16 else MODES[:2], small=True)
+    for (L, m, d, K) in _SMALL for b in ("numpy", "torch") for t in ("gradient", "params"))
+
+CHECKS = LARGE_CHECKS + SMALL_CHECKS
+
 # Counted but not timed: forward accumulation of the parameter gradient, at sizes it fits.
 COUNT_ONLY = (
-    Check(Point(backend="numpy", target="params", L=2, m=24, d=24, K=1), MODES),
-    Check(Point(backend="torch", target="params", L=2, m=32, d=32, K=1), MODES),
+    Check(Point(backend="numpy", target="params", L=2, m=24, d=24, K=1), MODES[:2]),
+    Check(Point(backend="torch", target="params", L=2, m=32, d=32, K=1), MODES[:2]),
 )
 
 
@@ -83,13 +106,14 @@ def predicted_counts(check: Check) -> dict:
 def pair(point: Point, mode: str, seed=0):
     """(engine, reference): zero-argument callables doing one call each on the same chain
     and x and waiting for the device; FwdrevError if their answers differ."""
-    if (point.target, mode) not in REFERENCES:
+    ref_key = (point.target, REFERENCE_OF[mode])
+    if ref_key not in REFERENCES:
         raise KeyError(f"no reference for {point.target}/{mode} (bench.gate.reference)")
     chain = chain_for(point, seed)
     x = chain.random_x(seed + 1)
     b = chain.backend
     Ws = [layer.W for layer in chain.linear_layers]
-    ref = REFERENCES[(point.target, mode)](Ws, chain.loss.y)
+    ref = REFERENCES[ref_key](Ws, chain.loss.y)
     _agree(b, call_for(mode, point)(chain, x), ref(x), f"{label(point)} {mode}")
     fn = call_for(mode, point, check=False)  # checked once above, timed without
 
@@ -115,29 +139,6 @@ def _agree(b, res, ref_answer, what):
     if not err <= AGREE_TOL:
         raise ValueError(f"{what}: the reference differs from the engine (relative error "
                          f"{err:.2e}); fix bench/gate/reference.py")
-
-
-def slowed(fn, factor: float):
-    """fn made `factor` times slower, the canary: whole calls of fn itself, then a busy wait
-    for the fractional rest of one call's own time, measured on the spot. A 1.25x canary
-    costs exactly 1.25x whatever the call costs, at any size and on any machine."""
-    whole = int(math.floor(factor + 1e-9))
-    frac = factor - whole
-    if whole < 1:
-        raise ValueError(f"a slow-down factor must be at least 1, got {factor:g}")
-    if whole == 1 and frac <= 1e-9:
-        return fn
-    clock = time.perf_counter
-
-    def call():
-        t0 = clock()
-        for _ in range(whole):
-            fn()
-        if frac > 1e-9:
-            goal = t0 + (clock() - t0) * (whole + frac) / whole
-            while clock() < goal:
-                pass
-    return call
 
 
 # -- timing ----------------------------------------------------------------------------------------
@@ -174,13 +175,70 @@ def abba(engine, reference, blocks: int):
     return ratios, median(te_all), median(tr_all)
 
 
-def calls_per_sample(reference) -> int:
-    """How many calls make a sample of at least MIN_SAMPLE_S (the reference's time decides,
-    so a slowed engine gets the same count as an unslowed one)."""
+def interleaved(fns: dict, rounds=None, calls=1, seconds=0.0, after=()) -> dict:
+    """Round-robin timing, shared by the gate's small checks and `fwdrev overhead`: per
+    round, `calls` passes over the candidates `fns` ({name: zero-argument callable}) in an
+    order rotated round by round, each call timed alone; then each of `after` (a peer whose
+    heavy call evicts caches), then the candidates once more, untimed, to settle what it
+    evicted. Rounds: `rounds` of them, or (rounds None) as many as fill `seconds`, at least
+    5. Returns {name: [the round's quickest call, per round]}. A call of 10-200 µs is
+    preempted now and then on a busy machine by far more than it lasts; the quickest of a
+    round's calls is one that was not, so ratios of them hold under load."""
+    clock = time.perf_counter
+    names = list(fns) + list(after)
+    for _ in range(WARMUP_BLOCKS):  # records the plans, fills the caches
+        for n in names:
+            (fns.get(n) or after[n])()
+    best = {n: [] for n in names}
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()  # a collection inside one call but not its partner skews a round
+    core, t_end, r = list(fns), clock() + seconds, 0
+    try:
+        while (r < rounds) if rounds is not None else (clock() < t_end or r < 5):
+            k = r % len(core)
+            quickest = dict.fromkeys(names, math.inf)
+            for _ in range(calls):
+                for n in core[k:] + core[:k]:
+                    t0 = clock()
+                    fns[n]()
+                    quickest[n] = min(quickest[n], clock() - t0)
+            for n in after:
+                t0 = clock()
+                after[n]()
+                quickest[n] = clock() - t0
+                for fn in fns.values():  # settle: untimed, after the peer's evictions
+                    fn()
+            for n in names:
+                best[n].append(quickest[n])
+            r += 1
+    finally:
+        if was_enabled:
+            gc.enable()
+    return best
+
+
+def interleaved_min(engine, reference, rounds: int, calls: int):
+    """A small check's rounds (interleaved): `calls` engine and reference calls alternated,
+    the order flipped each round; the round's ratio is its quickest engine call over its
+    quickest reference call. Returns the per-round ratios and the median over rounds of
+    each side's quickest call (seconds)."""
+    t = interleaved({"engine": engine, "reference": reference}, rounds=rounds, calls=calls)
+    ratios = [e / r for e, r in zip(t["engine"], t["reference"])]
+    return ratios, median(t["engine"]), median(t["reference"])
+
+
+def calls_per_sample(reference, sample_s=MIN_SAMPLE_S) -> int:
+    """How many calls make a sample of at least sample_s (the reference's time decides, so a
+    slowed engine gets the same count as an unslowed one): from the quickest of 5 calls, as
+    one call a neighbour interrupted would make the samples too short."""
     reference()
-    t0 = time.perf_counter()
-    reference()
-    return max(1, math.ceil(MIN_SAMPLE_S / max(time.perf_counter() - t0, 1e-9)))
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        reference()
+        times.append(time.perf_counter() - t0)
+    return max(1, math.ceil(sample_s / max(min(times), 1e-9)))
 
 
 def repeated(fn, n: int):
@@ -193,17 +251,25 @@ def repeated(fn, n: int):
     return run
 
 
-def measure(check: Check, mode: str, blocks: int, factor=1.0, seed=0) -> dict:
-    """{"ratios", "t_engine", "t_reference" (per call), "calls"} for one mode of one check."""
+def measure(check: Check, mode: str, blocks: int, factor=1.0, add_s=0.0, seed=0) -> dict:
+    """{"ratios", "t_engine", "t_reference" (per call), "calls"} for one mode of one check;
+    factor and add_s are the canaries (every engine call `factor` times as long, or
+    `add_s` seconds longer)."""
     engine, reference = pair(check.point, mode, seed)
+    slow = delayed(slowed(engine, factor), add_s)
+    if check.small:
+        n = calls_per_sample(reference, MIN_SAMPLE_S_SMALL)
+        ratios, te, tr = interleaved_min(slow, reference, blocks, n)
+        return {"ratios": ratios, "t_engine": te, "t_reference": tr, "calls": n}
     n = calls_per_sample(reference)
-    ratios, te, tr = abba(repeated(slowed(engine, factor), n), repeated(reference, n), blocks)
+    ratios, te, tr = abba(repeated(slow, n), repeated(reference, n), blocks)
     return {"ratios": ratios, "t_engine": te / n, "t_reference": tr / n, "calls": n}
 
 
-def measure_all(checks, blocks: int, threads: int, factors=None, seed=0) -> dict:
-    """{check key: {mode: measure(...)}} for every check, threads pinned first."""
+def measure_all(checks, blocks: int, threads: int, canaries=None, seed=0) -> dict:
+    """{check key: {mode: measure(...)}} for every check, threads pinned first; canaries:
+    {mode: (factor, add_s)}."""
     set_threads(threads)
-    factors = factors or {}
-    return {c.point.key(): {m: measure(c, m, blocks, factors.get(m, 1.0), seed) for m in c.modes}
-            for c in checks}
+    canaries = canaries or {}
+    return {c.point.key(): {m: measure(c, m, blocks, *canaries.get(m, (1.0, 0.0)), seed=seed)
+                            for m in c.modes} for c in checks}

@@ -1,6 +1,7 @@
 """What the gate prints: the verdict table, the information beside it, the baseline."""
 from __future__ import annotations
 
+from bench import meta
 from bench.gate import measure
 from bench.points import Point
 
@@ -8,19 +9,7 @@ from bench.points import Point
 def print_fingerprint_diff(recorded: dict, here: dict):
     """Say, for information, where this machine differs from the baseline's (CPU, BLAS
     kernel, versions): the timing gate runs either way."""
-    def flat(d, prefix=""):
-        out = {}
-        for k, v in d.items():
-            if isinstance(v, dict):
-                out.update(flat(v, f"{prefix}{k}."))
-            elif isinstance(v, list):
-                out[f"{prefix}{k}"] = str(v)
-            else:
-                out[f"{prefix}{k}"] = v
-        return out
-    a, b = flat(recorded), flat(here)
-    diff = [f"{k} {a.get(k)} -> {b.get(k)}" for k in sorted(set(a) | set(b))
-            if a.get(k) != b.get(k) and not k.endswith(".mhz")]
+    diff = meta.fingerprint_diff(recorded, here)
     if diff:
         print("note: this machine differs from the baseline's (the gate runs anyway): "
               + "; ".join(diff))
@@ -49,7 +38,7 @@ def print_information(rows, base):
     base_modes = {c["key"]: c["modes"] for c in base["checks"]}
     lines = []
     for key, modes in by_key.items():
-        if set(modes) != set(measure.MODES):
+        if not {"forward", "reverse"} <= set(modes):
             continue
         f, r = modes["forward"], modes["reverse"]
         ops = f["ops_predicted"] / r["ops_predicted"]
@@ -71,4 +60,8 @@ def print_baseline(doc):
         for mode, e in c["modes"].items():
             print(f"{measure.label(Point.from_dict(c['point'])):36} {mode:7} engine/reference "
                   f"{e['ratio']:6.3f}  spread {100 * e['spread']:5.1f}%  tol {100 * e['tol']:4.1f}%"
-                  f"  ({e['t_engine_ms']:.2f} ms vs {e['t_reference_ms']:.2f} ms)")
+                  f"  ({_time(e['t_engine_ms'])} vs {_time(e['t_reference_ms'])})")
+
+
+def _time(ms) -> str:
+    return f"{ms:.2f} ms" if ms >= 1 else f"{1e3 * ms:.1f} µs"

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from bench import safefs, store
+from bench import rounds, safefs, store
 from bench.sweep import extras, guards, raw
 from bench.report import table
 from bench.meta import utc_now
@@ -167,7 +167,9 @@ def run_case(benchmark, case: dict, out_dir) -> None:
                time_stddev_s=s.stddev, rounds=s.rounds, iterations=benchmark.stats.iterations,
                status="ok", finished_utc=utc_now())
     if out_dir:  # the raw timings first: a row is never kept without them
-        raw.save_record(out_dir, row["point_key"], mode, benchmark.stats.as_dict())
+        record = benchmark.stats.as_dict()
+        raw.save_record(out_dir, row["point_key"], mode, record)
+        rounds.save(out_dir, row["point_key"], mode, record["stats"]["data"])
     _record(out_dir, row)
 
 
