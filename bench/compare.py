@@ -22,11 +22,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import cmdline as cli
+from bench import axes, cmdline as cli
 from bench.errors import UsageError
 from bench.rows import CONFIG
 
-SHAPE = ("target", "L", "m", "d", "K", "waist", "mode")
+SHAPE = axes.PAIRING
+"""What a pair of rows shares always: the shape axes (bench.axes) and the mode."""
+SELECTABLE = axes.POINT_FIELDS
 
 
 class SelectionError(UsageError):
@@ -40,9 +42,9 @@ def selection(name: str):
     filters = {}
     for part in filter(None, sel.split(",")):
         col, eq, value = part.partition("=")
-        if not eq or col not in CONFIG + ("target",):
+        if not eq or col not in SELECTABLE:
             raise SelectionError(f"bad selection {part!r} in {name!r}: use RUN:column=value with a "
-                             f"column among {', '.join(CONFIG + ('target',))}")
+                                 f"column among {', '.join(SELECTABLE)}")
         filters[col] = value
     return run, filters
 
@@ -104,7 +106,7 @@ def table(both, key) -> list:
     for _, r in both.sort_values(key).iterrows():
         k = tuple(r[c] for c in rest)
         conf = "/".join(str(r[c]) for c in CONFIG if c in rest)
-        name = f"{r.target} L{r.L} m{r.m} d{r.d} K{r.K}" + (f" {conf}" if conf else "")
+        name = axes.words(dict(r)) + (f" {conf}" if conf else "")
         diff = "–" if not counted(r) else "same" if r.ops_total_a == r.ops_total_b \
             else f"DIFFER {r.ops_total_a:.0f} vs {r.ops_total_b:.0f}"
         fa, fb = fr["a"].get(k), fr["b"].get(k)

@@ -105,10 +105,10 @@ def _gemv_seconds(timed, b, M, v) -> float:
 
 def _peer_costs(chain, x, sync) -> dict:
     """{peer: seconds of one call on the L = 0, d = K = 1 chain}: a peer's fixed cost."""
-    from modes import ENGINES, MODES, FwdrevError
+    from modes import MODES, FwdrevError, traits
     out = {}
     for mode in MODES:
-        if mode in ENGINES:
+        if traits(mode).counts or traits(mode).missing():
             continue
         try:
             out[mode] = _best(lambda m=mode: (MODES[m].gradient(chain, x, check=False), sync()),
@@ -195,7 +195,7 @@ def predict_seconds(cal: dict, point: Point, mode: str) -> float:
     """The modelled time of one call of engine `mode` at `point`: its plan's steps (run on
     shapes, modes.shapes: the same steps as the real call's plan), with the weights plus
     the call's counted peak as the working set."""
-    profile, _, mem = shape_plan(point.widths, mode, point.target)
+    profile, _, mem = shape_plan(point.widths, mode, point.target, **point.layers)
     working_set = ITEMSIZE[cal["dtype"]] * (weight_elements(point.widths) + mem["peak"])
     return profile_seconds(cal, profile, working_set)
 

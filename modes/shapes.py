@@ -74,19 +74,23 @@ class ShapeBackend(Backend):
         return Shape(tuple(size // known if s == -1 else s for s in shape))
 
 
-def shape_chain(widths):
-    """A chain of shapes: linear layers [d, n_1, …, K] and the squared loss (the chains the
-    sweep times)."""
+def shape_chain(widths, activation=None, loss="squared", bias=False):
+    """A chain of shapes: linear layers [d, n_1, …, K] (with biases when `bias`), the
+    activation after every one but the last when given, and the loss."""
     from .chain import Chain
-    from .layers import LOSSES, Linear
-    layers = [Linear(Shape((b, a))) for a, b in zip(widths, widths[1:])]
-    return Chain(layers, LOSSES["squared"](Shape((widths[-1],))), ShapeBackend("cpu", "float64"))
+    from .layers import ACTIVATIONS, LOSSES, Linear
+    layers = []
+    for i, (a, b) in enumerate(zip(widths, widths[1:])):
+        layers.append(Linear(Shape((b, a)), Shape((b,)) if bias else None))
+        if activation and i < len(widths) - 2:
+            layers.append(ACTIVATIONS[activation](b))
+    return Chain(layers, LOSSES[loss](Shape((widths[-1],))), ShapeBackend("cpu", "float64"))
 
 
 @lru_cache(maxsize=4096)
-def _shape_plan(widths: tuple, mode, target):
+def _shape_plan(widths: tuple, mode, target, layers: tuple):
     from . import MODES, plan
-    chain = shape_chain(widths)
+    chain = shape_chain(widths, **dict(layers))
     x = Shape((widths[0],))
     engine = MODES[mode]
     res = engine.jacobian(chain, x, check=False) if target == "jacobian" else \
@@ -94,8 +98,10 @@ def _shape_plan(widths: tuple, mode, target):
     return plan.profile(chain, mode, target), res.ops, res.mem
 
 
-def shape_plan(widths, mode, target="gradient"):
-    """(profile, ops, mem) of one call of engine `mode` on a linear chain of these widths:
-    its backend calls as (name, argument shapes, output shape), its Ops and its memory.
-    Computed once per (widths, mode, target): the guards ask for it several times a point."""
-    return _shape_plan(tuple(int(w) for w in widths), mode, target)
+def shape_plan(widths, mode, target="gradient", activation=None, loss="squared", bias=False):
+    """(profile, ops, mem) of one call of engine `mode` on a chain of these widths (and
+    layers): its backend calls as (name, argument shapes, output shape), its Ops and its
+    memory. Computed once per (widths, mode, target, layers): the guards ask for it several
+    times a point."""
+    layers = (("activation", activation), ("loss", loss), ("bias", bool(bias)))
+    return _shape_plan(tuple(int(w) for w in widths), mode, target, layers)

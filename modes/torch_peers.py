@@ -110,3 +110,18 @@ def _func(transform, argnums, what="f"):
 
 func_rev = TorchPeer("func-rev", _func("grad", 1), _func("grad", 0), _func("jacrev", 1, "h"))
 func_fwd = TorchPeer("func-fwd", _func("jacfwd", 1), _func("jacfwd", 0), _func("jacfwd", 1, "h"))
+
+
+def extras(chain, target, call) -> dict:
+    """A torch peer's extra column: torch's FlopCounterMode count of one call, in its own
+    convention (2·n·m·l per product), with matrix-vector and dot products counted too
+    (2·n·m, 2·n): torch's table leaves them out, and they are all a gradient in x is made of."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+    aten = torch.ops.aten
+    counter = FlopCounterMode(display=False, custom_mapping={
+        aten.mv: lambda a, b, *r, out_shape=None, **k: 2 * a[0] * a[1],
+        aten.dot: lambda a, b, *r, out_shape=None, **k: 2 * a[0]})
+    with counter:
+        call()
+    return {"flops_torch": counter.get_total_flops()}

@@ -16,7 +16,8 @@ import numpy as np  # noqa: E402
 
 from bench.report import analysis  # noqa: E402
 from bench.report.plots import TARGET_MARKERS, identity, save as _save  # noqa: E402
-from modes import ENGINES  # noqa: E402
+from modes.registry import engines  # noqa: E402
+from bench import axes  # noqa: E402
 
 AXES = ("m", "d", "L", "K")
 
@@ -81,7 +82,7 @@ def fastest_table(df) -> list:
     the fastest mode there, and who wins."""
     ok = _ok(df)
     rows = []
-    order = ok.sort_values(["config", "target", "waist", "L", "m", "d", "K"]).point_key.unique()
+    order = ok.sort_values(["config", "target", *axes.LAYER_AXES, *axes.SIZE_AXES]).point_key.unique()
     for key in order:
         g = ok[ok.point_key == key]
         if g["mode"].nunique() < 3:
@@ -89,13 +90,12 @@ def fastest_table(df) -> list:
         best = g.loc[g.time_median_s.idxmin()]
         rel = {r["mode"]: r.time_median_s / best.time_median_s for _, r in g.iterrows()}
         r0 = g.iloc[0]
-        shape = f"{r0.target} L{r0.L} m{r0.m} d{r0.d} K{r0.K}" + \
-            (f" waist {int(r0.waist)}" if r0.get("waist") == r0.get("waist") and r0.get("waist") else "")
+        shape = axes.words(dict(r0))
         rows.append((shape, r0.config, best["mode"], best.time_median_s, rel))
     if not rows:
         return []
     modes = sorted({m for *_, rel in rows for m in rel},  # engines first, then peers by name
-                   key=lambda m: (ENGINES.index(m) if m in ENGINES else len(ENGINES), m))
+                   key=lambda m: (m not in engines(), engines().index(m) if m in engines() else 0, m))
     lines = ["| point | configuration | fastest | its time | " + " | ".join(modes) + " |",
              "|---|---|---|---:|" + "---:|" * len(modes)]
     for shape, config, best, t, rel in rows:
