@@ -127,6 +127,8 @@ AXES = (
          "(the Jacobians then depend on x)", values=_activations, implicit=True),
     Axis("loss", str, "squared", SHAPE, "ℓ: squared ½‖ŷ − y‖², or softmax cross-entropy",
          values=_losses, implicit=True),
+    Axis("bias", str, "off", SHAPE, "on: every linear layer has a bias b_i", values=("off", "on"),
+         implicit=True, label="bias"),
     Axis("mode", str, "forward", MODE, "the engines and peers to time", values=_modes,
          grid=("forward", "reverse"), point=False),
 )

@@ -44,7 +44,7 @@ class _PointMethods:
         """The chain's kinds of layers: activation (None: linear), loss and bias, as
         modes.Chain.random, modes.shapes and the modes' predictions take them."""
         return {"activation": None if self.activation == "none" else self.activation,
-                "loss": self.loss}
+                "loss": self.loss, "bias": self.bias == "on"}
 
     def key(self) -> str:
         """A stable identifier, used to skip points already done and to name gate points
