@@ -2,11 +2,8 @@
 
 A backend is an object with the methods of `Backend` below; `BACKENDS` maps a name to a
 factory `make(device, dtype)`. Registering another (JAX, CuPy) is one class and one line
-for the engines, and the sweep's backend axis takes it from `BACKENDS` too; what is not
-generic: the peers' conversions (torch_peers, jax_peers), the measured peak memory
-(bench/sweep/memory.py: tracemalloc for numpy, torch's CUDA allocator) and the thread
-pools (bench.points.set_threads) know numpy and torch by name, and a new backend's rows
-leave the measured memory empty.
+for the engines and the sweep's backend axis; the peers' conversions, the measured memory
+(bench/sweep/memory.py) and the thread pools (bench.points.set_threads) name numpy and torch.
 """
 from __future__ import annotations
 
