@@ -8,7 +8,9 @@
 Every entry of `MODES` has the same two functions, `gradient(chain, x, wrt="input",
 dense_B=False)` and `jacobian(chain, x)`, returning a `Result`. Both take check=False (no
 finiteness tests, for timing loops); an engine's also take exec="graph" (the call replayed
-from a CUDA graph; its module's `execs` lists what it runs).
+from a CUDA graph; its module's `execs` lists what it runs). Each mode is registered below
+with its traits (modes.registry: counts, predictions, direction, requirements, extra
+columns); the bench reads those and names no mode.
 """
 from . import cheapest, counted, forward, jax_peers, predict, reverse, torch_peers
 from .backends import BACKENDS, DTYPES, cuda_available, get_backend

@@ -1,7 +1,8 @@
 """What a row records beside its time, measured or derived outside the timed calls: exact
 counts and whether they equal the closed form, counted, predicted and measured peak
-memory, the calibrated time model's estimate, torch's own flop count for a peer, and
-JAX's compile time. One untimed call's Result is the input (bench.sweep.timing._checked)."""
+memory, the calibrated time model's estimate, and a mode's own columns (its `extras` trait:
+torch's flop count for the torch peers, JAX's compile time for the JAX ones). One untimed
+call's Result is the input (bench.sweep.timing._checked)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
