@@ -84,7 +84,8 @@ def test_a_counting_mode_without_a_prediction_is_swept(tmp_path, registry):
     rows = [r for r in store.read_rows(root / "latest" / "points.csv") if r["mode"] == "counter"]
     ref = {r["point_key"]: r for r in store.read_rows(root / "latest" / "points.csv")
            if r["mode"] == "reverse"}
-    assert rows and all(r["status"] == "ok" and r["ops_predicted"] == "" for r in rows)
+    assert rows and all(r["status"] == "ok" and r["ops_predicted"] == r["ops_exact"] == ""
+                        for r in rows)
     assert all(r["ops_total"] == ref[r["point_key"]]["ops_total"] for r in rows)
     assert predicted_ops(Point(), "counter") is None
 

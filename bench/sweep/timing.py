@@ -146,7 +146,8 @@ def run_case(benchmark, case: dict, out_dir) -> None:
     relerr = max(st.relerr.get(mode, float("nan")), st.relerr.get("forward", 0.0))
     row.update(thread_pools=pools, grad_relerr=relerr, time_estimate_s=case.get("call_s"),
                **st.info.get(mode, {}))
-    if row.get("ops_total") is not None:  # exact: the count equals this row's prediction
+    if row.get("ops_total") is not None and row["ops_predicted"] is not None:
+        # exact: the count equals this row's prediction (none for a mode that predicts none)
         row["ops_exact"] = row["ops_total"] == row["ops_predicted"]
     benchmark.extra_info.update(grad_relerr=relerr, ops_total=row.get("ops_total"))
     if st.error or not relerr <= case["tol"]:
