@@ -36,12 +36,13 @@ import os
 import sys
 from pathlib import Path
 
-from bench import cmdline as cli
+from bench import axes, cmdline as cli
 from bench import verdicts as vd
 from bench.errors import UsageError
 from bench.pairing import SORTS, counted, judge, name, ordered, pair, records
 from bench.rows import CONFIG
 
+SELECTABLE = axes.POINT_FIELDS
 
 class SelectionError(UsageError):
     """A RUN:column=value that names no column, or no rows."""
@@ -54,9 +55,9 @@ def selection(name: str):
     filters = {}
     for part in filter(None, sel.split(",")):
         col, eq, value = part.partition("=")
-        if not eq or col not in CONFIG + ("target",):
+        if not eq or col not in SELECTABLE:
             raise SelectionError(f"bad selection {part!r} in {name!r}: use RUN:column=value with a "
-                             f"column among {', '.join(CONFIG + ('target',))}")
+                                 f"column among {', '.join(SELECTABLE)}")
         filters[col] = value
     return run, filters
 

@@ -27,3 +27,8 @@ class BusyError(BenchError):
     """Another sweep is writing this run now (exit 4)."""
 
     code = 4
+
+
+class AxisError(UsageError, ValueError):
+    """A bad value of an axis or a point (exit 2): a ValueError too, as modes.FwdrevError is,
+    for the callers that read a point from a file and catch bad values as ValueError."""

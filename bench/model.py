@@ -107,14 +107,18 @@ def _gemv_seconds(timed, b, M, v) -> float:
 
 def _peer_costs(chain, x) -> dict:
     """{peer: seconds of its timed call on the L = 0, d = K = 1 chain}: a peer's fixed cost
-    (a peer that takes seconds to compile, torch-compile, is left to the default)."""
-    from modes import ENGINES, MODES, FwdrevError
+    (a peer that compiles for seconds per shape, torch-compile, is left to the default)."""
+    from modes import MODES, FwdrevError, traits
     out = {}
     for mode in MODES:
-        if mode in ENGINES or getattr(MODES[mode], "compile_estimate_s", 0.0) > 1.0:
+        t = traits(mode)
+        if t.counts or t.compile_s > 1.0 or t.missing():
             continue
-        try:
-            out[mode] = _best(MODES[mode].prepare(chain, x, "gradient").call, budget=0.02)
+        prepare, sync = getattr(MODES[mode], "prepare", None), chain.backend.synchronize
+        try:  # a peer's timed call (a bare plugin's: its gradient and the device's wait)
+            call = prepare(chain, x, "gradient").call if prepare else \
+                (lambda m=MODES[mode]: (m.gradient(chain, x, check=False), sync()))
+            out[mode] = _best(call, budget=0.02)
         except FwdrevError:  # jax not installed: no cost to measure
             pass
     return out
@@ -205,7 +209,7 @@ def predict_seconds(cal: dict, point: Point, mode: str) -> float:
     """The modelled time of one call of engine `mode` at `point`: its plan's steps (run on
     shapes, modes.shapes: the same steps as the real call's plan), with the weights plus
     the call's counted peak as the working set."""
-    profile, _, mem = shape_plan(point.widths, mode, point.target)
+    profile, _, mem = shape_plan(point.widths, mode, point.target, **point.layers)
     working_set = ITEMSIZE[cal["dtype"]] * (weight_elements(point.widths) + mem["peak"])
     return profile_seconds(cal, profile, working_set)
 

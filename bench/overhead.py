@@ -23,7 +23,7 @@ from bench import cmdline as cli
 from bench.errors import UsageError
 from bench.gate.measure import interleaved
 from bench.gate.reference import REFERENCES
-from bench.gate.stats import median
+from bench.stats import median
 from bench.points import Point, chain_for, set_threads
 from modes import MODES, cuda_available
 
@@ -31,7 +31,7 @@ SIZES = {  # name: {mode: (L, m, d, K)}
     "tiny": {"forward": (2, 16, 16, 10), "reverse": (2, 16, 16, 10)},
     "middle": {"forward": (3, 64, 32, 1), "reverse": (3, 64, 32, 1)},
     "large": {"forward": (2, 768, 768, 1), "reverse": (2, 3072, 3072, 1)},
-    # the sizes of issue 10's GPU targets (a GPU's launch-bound and its middling case)
+    # two GPU sizes: a GPU's launch-bound case and its middling one
     "L2m64": {"forward": (2, 64, 64, 1), "reverse": (2, 64, 64, 1)},
     "L8m1024": {"reverse": (8, 1024, 1024, 10)},
 }

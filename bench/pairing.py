@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 
-from bench import verdicts as vd
+from bench import axes, verdicts as vd
 from bench.rows import CONFIG
 
-SHAPE = ("target", "L", "m", "d", "K", "waist", "mode")
+SHAPE = axes.PAIRING
+"""What a pair of rows shares always: the shape axes (bench.axes) and the mode."""
 
 
 def pairing_key(a, b, by=()) -> list:
@@ -93,7 +94,7 @@ def name(r, key, free) -> str:
     conf = [str(r[c]) for c in CONFIG if c in key]
     conf += [f"{c} {r[c + '_a']}→{r[c + '_b']}" if r[c + "_a"] != r[c + "_b"] else str(r[c + "_a"])
              for c in free]
-    return f"{r['target']} L{r['L']} m{r['m']} d{r['d']} K{r['K']}" + (f" {'/'.join(conf)}" if conf else "")
+    return axes.words(dict(r)) + (f" {'/'.join(conf)}" if conf else "")
 
 
 def counted(r) -> bool:

@@ -1,42 +1,34 @@
 """A benchmark point and the callables that time it, shared by the sweep and the gate.
 
-A point is data: backend, device, dtype, threads, target, L, m, d, K, a waist and an exec:
-a point with waist = s > 0 is the hourglass [d, m, s, m, K] (L = 3), where the cheapest
-bracketing beats both pure modes; exec = "graph" replays each engine call from a CUDA graph
-(torch on CUDA, engines only) where "eager" runs it call by call. `prepare` builds the chain and input outside any timed region and
-returns one zero-argument callable per mode, which does exactly one call of that mode
+A point is data, one value per axis of bench.axes: backend, device, dtype, threads,
+target, L, m, d, K, a waist, an exec and the layers' kinds (activation, loss, bias). A point
+with waist = s > 0 is the hourglass [d, m, s, m, K] (L = 3), where the cheapest bracketing
+beats both pure modes; exec = "graph" replays each engine call from a CUDA graph (torch on
+CUDA, engines only) where "eager" runs it call by call. `prepare` builds the chain and
+input outside any timed region and returns one zero-argument callable per mode, which does exactly one call of that mode
 (an engine or a peer) and waits for the device (CUDA is asynchronous).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, field, make_dataclass
 
-from modes import MODES, Chain, FwdrevError, predict
-from modes.engine import EXECS
+from modes import MODES, Chain, traits
 
-TARGETS = ("gradient", "params", "jacobian")
+from bench import axes
+from bench.axes import TARGETS  # noqa: F401  (what a point computes; bench.axes defines it)
+from bench.errors import AxisError
 
 
-@dataclass(frozen=True)
-class Point:
-    backend: str = "numpy"
-    device: str = "cpu"
-    dtype: str = "float64"
-    threads: int = 1
-    target: str = "gradient"
-    L: int = 1
-    m: int = 16
-    d: int = 16
-    K: int = 1
-    waist: int = 0
-    exec: str = "eager"
+class _PointMethods:
+    """What a point does beyond its fields (bench.axes.POINT_AXES: one field per axis)."""
 
     def __post_init__(self):
+        for a in axes.POINT_AXES:
+            if a.type is str and a.strict:
+                a.check(getattr(self, a.name))
         if self.waist and self.L != 3:
-            raise FwdrevError(f"a waist needs L = 3 (the hourglass [d, m, s, m, K]), got L = {self.L}")
-        if self.exec not in EXECS:
-            raise FwdrevError(f"unknown exec {self.exec!r} (known: {', '.join(EXECS)})")
+            raise AxisError(f"a waist needs L = 3 (the hourglass [d, m, s, m, K]), got L = {self.L}")
 
     @property
     def widths(self):
@@ -48,25 +40,59 @@ class Point:
     def uniform(self) -> bool:
         return not self.waist
 
+    @property
+    def layers(self) -> dict:
+        """The chain's kinds of layers: activation (None: linear), loss and bias, as
+        modes.Chain.random, modes.shapes and the modes' predictions take them."""
+        return {"activation": None if self.activation == "none" else self.activation,
+                "loss": self.loss, "bias": self.bias == "on"}
+
     def key(self) -> str:
         """A stable identifier, used to skip points already done and to name gate points
-        (waist appears only when set and exec only when not eager, so uniform eager points
-        keep the keys they always had)."""
-        return "/".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self)
-                        if (f.name, getattr(self, f.name)) not in (("waist", 0), ("exec", "eager")))
+        (an implicit axis — waist, exec, the layers' kinds — appears only when not at its
+        default, so the points of runs made before it existed keep their keys)."""
+        return "/".join(f"{a.name}={getattr(self, a.name)}" for a in axes.POINT_AXES
+                        if not (a.implicit and getattr(self, a.name) == a.default))
+
+    def label(self, style: str = "words") -> str:
+        """The point named for a reader. words: `gradient L2 m64 d64 K1 numpy/cpu/float64/1t`
+        (then the implicit axes not at their default); id: the same joined by dashes, a
+        pytest id; key: `key()`."""
+        if style == "key":
+            return self.key()
+        conf = f"{self.backend}/{self.device}/{self.dtype}/{self.threads}t"
+        ex = [] if self.exec == "eager" else [self.exec]
+        if style == "id":
+            return "-".join([self.target, self.backend, self.device, *ex, self.dtype,
+                             f"t{self.threads}", *axes.words(self).split()[1:]])
+        if style != "words":
+            raise AxisError(f"unknown label style {style!r} (known: words, id, key)")
+        return " ".join([axes.words(self), conf, *ex])
 
     def as_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d) -> "Point":
-        names = {f.name: f.type for f in fields(cls)}
-        unknown = set(d) - set(names)
+        """A point from a row or a plan case's dict; an axis missing or empty takes its
+        default (bench.axes.upgrade)."""
+        unknown = set(d) - set(axes.POINT_FIELDS)
         if unknown:
-            raise FwdrevError(f"unknown point field(s): {', '.join(sorted(unknown))}")
-        kw = {k: (int(v) if names[k] in ("int", int) else str(v)) for k, v in d.items()
-              if not (k in ("waist", "exec") and v in ("", None))}
-        return cls(**kw)
+            raise AxisError(f"unknown point field(s): {', '.join(sorted(unknown))}")
+        row = axes.upgrade(d)
+        return cls(**{a.name: a.type(row[a.name]) for a in axes.POINT_AXES})
+
+    @classmethod
+    def of_row(cls, row) -> "Point":
+        """The point of a points.csv row (its other columns ignored)."""
+        return cls.from_dict({k: row.get(k, "") for k in axes.POINT_FIELDS})
+
+
+Point = make_dataclass(
+    "Point", [(a.name, a.type, field(default=a.default)) for a in axes.POINT_AXES],
+    bases=(_PointMethods,), frozen=True)
+Point.__module__ = __name__
+Point.__doc__ = """A benchmark point: one value per axis of bench.axes (its fields, in order)."""
 
 
 def set_threads(n: int) -> dict:
@@ -84,14 +110,14 @@ def set_threads(n: int) -> dict:
 
 
 def chain_for(point: Point, seed=0) -> Chain:
-    loss = "squared"
-    return Chain.random(point.widths, loss=loss, backend=point.backend, device=point.device,
-                        dtype=point.dtype, seed=seed)
+    """The point's chain: its widths and layers, on its backend, device and dtype."""
+    return Chain.random(point.widths, backend=point.backend, device=point.device,
+                        dtype=point.dtype, seed=seed, **point.layers)
 
 
 def execs(mode: str) -> tuple:
-    """How a mode can run: an engine declares its `execs` (eager, graph); a peer, eager."""
-    return tuple(getattr(MODES[mode], "execs", ("eager",)))
+    """How a mode can run (its `execs` trait): an engine eager and graph; a peer, eager."""
+    return traits(mode).execs
 
 
 def call_for(mode: str, point: Point, check=True):
@@ -101,7 +127,7 @@ def call_for(mode: str, point: Point, check=True):
     engine = MODES[mode]
     kw = {"check": check} if point.exec == "eager" else {"check": check, "exec": point.exec}
     if point.exec not in execs(mode):
-        raise FwdrevError(f"mode {mode} cannot run with exec {point.exec!r} (it runs: "
+        raise AxisError(f"mode {mode} cannot run with exec {point.exec!r} (it runs: "
                           f"{', '.join(execs(mode))})")
     if point.target == "gradient":
         return lambda chain, x: engine.gradient(chain, x, **kw)
@@ -109,7 +135,7 @@ def call_for(mode: str, point: Point, check=True):
         return lambda chain, x: engine.gradient(chain, x, wrt="params", **kw)
     if point.target == "jacobian":
         return lambda chain, x: engine.jacobian(chain, x, **kw)
-    raise FwdrevError(f"unknown target {point.target!r} (known: {', '.join(TARGETS)})")
+    raise AxisError(f"unknown target {point.target!r} (known: {', '.join(TARGETS)})")
 
 
 def prepare(point: Point, modes=("forward", "reverse"), seed=0, chain=None):
@@ -175,42 +201,17 @@ def relerr(a_list, b_list) -> float:
 
 
 def predicted_ops(point: Point, mode: str):
-    """The closed-form derivative-chain count of a linear point, or None for a mode that
-    does not count (a peer). forward and reverse: modes.predict (by widths for an hourglass);
-    cheapest: the bracketing DP's minimum (backprop's count for the parameters)."""
-    from modes import ENGINES, cheapest
-    if mode not in ENGINES:
-        return None
-    if mode == "cheapest":
-        if point.target == "params":
-            return predicted_ops(point, "reverse")
-        return _dp_ops(point, cheapest)
-    if point.uniform:
-        return predict.ops_for(point.target, mode, point.L, point.m, point.d, point.K)
-    fn = {"gradient": predict.gradient_ops_widths, "params": predict.params_ops_widths,
-          "jacobian": predict.jacobian_ops_widths}[point.target]
-    return fn(mode, point.widths)
+    """The count a mode's Result must equal at the point (its `predict` trait over the
+    point's widths and layers), or None for a mode that predicts none (a peer)."""
+    fn = traits(mode).predict
+    return None if fn is None else fn(point.target, point.widths, **point.layers)
 
 
-def _dp_ops(point, cheapest):
-    """The DP's minimum as Ops (mults and adds split as the kernel counts them)."""
-    from modes.ops import Ops
-    from modes.shapes import shape_chain
-    shapes = cheapest.factor_shapes(shape_chain(tuple(point.widths)),
-                                    with_loss=point.target == "gradient")
-    total, split = cheapest.plan(shapes)
-    mults = _dp_mults(shapes, split, 0, len(shapes) - 1)[0]
-    return Ops(mults=mults, adds=total - mults)
-
-
-def _dp_mults(shapes, split, i, j):
-    """(multiplications, rows, cols) of the planned product of dense factors i..j."""
-    if i == j:
-        return 0, shapes[i][1], shapes[i][2]
-    k = split[i][j]
-    a, n, m = _dp_mults(shapes, split, i, k)
-    b, _, l = _dp_mults(shapes, split, k + 1, j)
-    return a + b + n * m * l, n, l
+def predicted_memory(point: Point, mode: str):
+    """The peak live elements a mode's Result must hold at the point (its `memory` trait),
+    or None where it has no closed form."""
+    fn = traits(mode).memory
+    return None if fn is None else fn(point.target, point.widths, **point.layers)
 
 
 def agreement(results: dict, backend) -> float:

@@ -15,9 +15,10 @@ import math
 import re
 from pathlib import Path
 
-from modes import ENGINES, MODES
+from modes import traits
 
-from bench.errors import DamagedError
+from bench import axes
+from bench.errors import DamagedError, UsageError
 from bench.points import Point
 
 CORE = [
@@ -28,15 +29,21 @@ CORE = [
     "time_estimate_s", "thread_pools", "finished_utc",
 ]
 """The columns every points.csv has had (schema 1): a file without one is not ours."""
-ADDED = ["waist", "exec", "time_model_s", "mem_counted_bytes", "mem_predicted_bytes",
-         "mem_measured_bytes", "mem_reason", "flops_torch", "compile_s", "floor_s"]
-"""Schema 2's columns: written always, read as empty from a schema-1 file (the committed
-reference run), so older runs stay readable."""
+ADDED = [a for a in axes.POINT_FIELDS if a not in CORE] + [
+    "time_model_s", "mem_counted_bytes", "mem_predicted_bytes", "mem_measured_bytes",
+    "mem_reason", "flops_torch", "compile_s", "floor_s"]
+"""The columns added since schema 1 (every axis of bench.axes beyond schema 1's, then the
+measurements): written always, read as empty from an older file (the committed reference
+run is schema 1) and an empty axis as its default (bench.axes.upgrade), so older runs stay
+readable."""
+SCHEMA = "fwdrev-run/3"
+"""meta.json's `schema`: the layout of a run directory (results/README.md). 1: CORE; 2:
+waist, exec and the memory, model and peer columns; 3: activation, loss and bias."""
 COLUMNS = CORE[:-1] + ADDED + CORE[-1:]
 """The columns of points.csv, in order (results/README.md says what each holds).
 finished_utc stays last: a line cut short anywhere fails its timestamp check."""
 
-CONFIG = ("backend", "device", "exec", "dtype", "threads")
+CONFIG = axes.CONFIG_AXES
 """The configuration columns of a row: what a point is run on (its shape aside)."""
 
 STATUSES = ("ok", "disagree", "skipped", "error")
@@ -46,10 +53,12 @@ skipped: a guard or a missing GPU (reason says which); error: the engine raised.
 DONE = ("ok", "disagree")
 """Rows a resumed run keeps; skipped and error rows are planned again."""
 
-POINT_FIELDS = ("backend", "device", "dtype", "threads", "target", "L", "m", "d", "K", "waist", "exec")
+POINT_FIELDS = axes.POINT_FIELDS
 INTS = ("mem_estimate_bytes",)
-OK_INTS = ("ops_total", "rounds")
 OK_TIMES = ("time_median_s", "time_iqr_s", "time_min_s")
+MODE_NAME = re.compile(r"[A-Za-z0-9][\w.+-]*")
+"""A mode's name as a row may carry it: a row of a mode this process has not registered
+(from a plugin) is still a result."""
 UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 FIX = "move it aside, or redo the run with `python -m bench sweep … --force`"
 
@@ -61,15 +70,17 @@ def row_problem(r: dict):
     if not UTC.fullmatch(r["finished_utc"]):
         return "cut short"
     try:
-        key = Point.from_dict({k: r.get(k, "") for k in POINT_FIELDS}).key()
-    except (ValueError, TypeError):
+        key = Point.of_row(r).key()
+    except (ValueError, TypeError, UsageError):
         return "bad point columns"
-    if key != r["point_key"] or r["mode"] not in MODES:
+    if key != r["point_key"] or not MODE_NAME.fullmatch(r["mode"]):
         return "point key or mode does not match the columns"
-    counted = r["mode"] in ENGINES  # a peer's counts are empty
-    ints = INTS + (("ops_predicted",) if counted else ()) + \
-        ((OK_INTS if counted else ("rounds",)) if r["status"] == "ok" else ())
-    if not all(_is_int(r[c]) for c in ints):
+    # an ok row's rounds, and a counting mode's total, are integers; a prediction or a
+    # count is an integer where given (a peer's are empty, as are a plugin's predictions)
+    ok = r["status"] == "ok"
+    need = INTS + ((("rounds", "ops_total") if traits(r["mode"]).counts else ("rounds",)) if ok else ())
+    if not all(_is_int(r[c]) for c in need) or \
+            not all(_is_int(r[c]) for c in ("ops_predicted", "ops_total") if r[c] != ""):
         return "a count is not an integer"
     if r["status"] == "ok" and not all(_is_time(r[c]) for c in OK_TIMES):
         return "a time is not a number"

@@ -1,7 +1,9 @@
 """Array backends behind one small interface, so the engines never name numpy or torch.
 
 A backend is an object with the methods of `Backend` below; `BACKENDS` maps a name to a
-factory `make(device, dtype)`. Registering another (JAX, CuPy) is one class and one line.
+factory `make(device, dtype)`. Registering another (JAX, CuPy) is one class and one line
+for the engines and the sweep's backend axis; the peers' conversions, the measured memory
+(bench/sweep/memory.py) and the thread pools (bench.points.set_threads) name numpy and torch.
 """
 from __future__ import annotations
 

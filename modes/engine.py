@@ -8,7 +8,9 @@ from .errors import FwdrevError
 from .plan import planned
 from .ops import Ops
 
-TARGETS = ("input", "params")
+WRT = ("input", "params")
+"""What a gradient is taken with respect to (the wrt keyword); bench.axes.TARGETS names
+what a point computes (gradient, params, jacobian)."""
 EXECS = ("eager", "graph")
 """How an engine's plan runs: call by call from Python, or replayed from a CUDA graph."""
 
@@ -73,8 +75,8 @@ def run(mode, target, chain, x, key, body, check=True, exec="eager") -> Result:
 
 
 def check_wrt(wrt):
-    if wrt not in TARGETS:  # (no message built on every call: this runs per engine call)
-        raise FwdrevError(f"unknown wrt {wrt!r} (known: {', '.join(TARGETS)})")
+    if wrt not in WRT:  # (no message built on every call: this runs per engine call)
+        raise FwdrevError(f"unknown wrt {wrt!r} (known: {', '.join(WRT)})")
 
 
 def check_answer(mode, target, b, value, grad=None, jac=None, x=None):

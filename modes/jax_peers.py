@@ -110,3 +110,8 @@ class JaxPeer(PreparedPeer):
 
 jax_rev = JaxPeer("jax-rev", "grad", "jacrev")
 jax_fwd = JaxPeer("jax-fwd", "jacfwd", "jacfwd")
+
+
+def extras(chain, target, call) -> dict:
+    """A JAX peer's extra column: the seconds its (chain, target) took to compile."""
+    return {"compile_s": compile_seconds(chain, target)}

@@ -90,23 +90,23 @@ class ShapeBackend(Backend):
         return Shape(tuple(size // known if s == -1 else s for s in shape))
 
 
-def shape_chain(widths, activation=None):
-    """A chain of shapes: linear layers [d, n_1, …, K] (an activation after every one but
-    the last, when given) and the squared loss (the chains the sweep times)."""
+def shape_chain(widths, activation=None, loss="squared", bias=False):
+    """A chain of shapes: linear layers [d, n_1, …, K] (with biases when `bias`), the
+    activation after every one but the last when given, and the loss."""
     from .chain import Chain
     from .layers import ACTIVATIONS, LOSSES, Linear
     layers = []
-    for a, b in zip(widths, widths[1:]):
-        if layers and activation is not None:
-            layers.append(ACTIVATIONS[activation](a))
-        layers.append(Linear(Shape((b, a))))
-    return Chain(layers, LOSSES["squared"](Shape((widths[-1],))), ShapeBackend("cpu", "float64"))
+    for i, (a, b) in enumerate(zip(widths, widths[1:])):
+        layers.append(Linear(Shape((b, a)), Shape((b,)) if bias else None))
+        if activation and i < len(widths) - 2:
+            layers.append(ACTIVATIONS[activation](b))
+    return Chain(layers, LOSSES[loss](Shape((widths[-1],))), ShapeBackend("cpu", "float64"))
 
 
 @lru_cache(maxsize=4096)
-def _shape_plan(widths: tuple, mode, target, B):
+def _shape_plan(widths: tuple, mode, target, layers: tuple, B):
     from . import MODES, plan
-    chain = shape_chain(widths)
+    chain = shape_chain(widths, **dict(layers))
     x = Shape((widths[0],) if B is None else (widths[0], B))
     engine = MODES[mode]
     res = engine.jacobian(chain, x, check=False) if target == "jacobian" else \
@@ -114,12 +114,14 @@ def _shape_plan(widths: tuple, mode, target, B):
     return plan.profile(chain, mode, target), res.ops, res.mem
 
 
-def shape_plan(widths, mode, target="gradient", B=None):
-    """(profile, ops, mem) of one call of engine `mode` on a linear chain of these widths:
-    its backend calls as (name, argument shapes, output shape), its Ops and its memory; on
-    one input x (B None) or a batch of B (x d × B). Computed once per (widths, mode,
-    target, B): the guards ask for it several times a point."""
+def shape_plan(widths, mode, target="gradient", activation=None, loss="squared", bias=False,
+               B=None):
+    """(profile, ops, mem) of one call of engine `mode` on a chain of these widths (and
+    layers): its backend calls as (name, argument shapes, output shape), its Ops and its
+    memory; on one input x (B None) or a batch of B (x d × B). Computed once per (widths,
+    mode, target, layers, B): the guards ask for it several times a point."""
     if B is not None:
         from .chain import batch_size
         B = batch_size(B)
-    return _shape_plan(tuple(int(w) for w in widths), mode, target, B)
+    layers = (("activation", activation), ("loss", loss), ("bias", bool(bias)))
+    return _shape_plan(tuple(int(w) for w in widths), mode, target, layers, B)

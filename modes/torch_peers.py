@@ -62,10 +62,7 @@ def _twin(chain):
 
 class TorchPeer(PreparedPeer):
     """One torch peer: `name` and, per target, a builder (twin, x) -> the zero-argument body
-    of its timed call, returning (value or None, derivative) as torch tensors. torch_flops:
-    whether FlopCounterMode sees its work (compiled code runs past it)."""
-
-    torch_flops = True
+    of its timed call, returning (value or None, derivative) as torch tensors."""
 
     def __init__(self, name, grad_input, grad_params, jac):
         self.name = name
@@ -199,7 +196,25 @@ def compile_seconds(chain, target):
 
 torch_compile = TorchPeer("torch-compile", _compiled("gradient", "grad", 1),
                           _compiled("params", "grad", 0), _compiled("jacobian", "jacrev", 1, "h"))
-torch_compile.unavailable, torch_compile.compile_seconds = compile_unavailable, compile_seconds
-torch_compile.torch_flops = False  # inductor's kernels run past FlopCounterMode
-torch_compile.compile_estimate_s = 10.0
-"""Seconds one compilation takes on a 2-core CPU (5-10 s; the process's first, 35-75 s)."""
+
+
+def compile_extras(chain, target, call) -> dict:
+    """torch-compile's extra column: the seconds its (chain, target) took to compile (no
+    flop count: inductor's kernels run past FlopCounterMode). One compilation takes 5-10 s
+    on a 2-core CPU, the process's first 35-75 s."""
+    return {"compile_s": compile_seconds(chain, target)}
+
+
+def extras(chain, target, call) -> dict:
+    """A torch peer's extra column: torch's FlopCounterMode count of one call, in its own
+    convention (2·n·m·l per product), with matrix-vector and dot products counted too
+    (2·n·m, 2·n): torch's table leaves them out, and they are all a gradient in x is made of."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+    aten = torch.ops.aten
+    counter = FlopCounterMode(display=False, custom_mapping={
+        aten.mv: lambda a, b, *r, out_shape=None, **k: 2 * a[0] * a[1],
+        aten.dot: lambda a, b, *r, out_shape=None, **k: 2 * a[0]})
+    with counter:
+        call()
+    return {"flops_torch": counter.get_total_flops()}

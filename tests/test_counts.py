@@ -45,7 +45,7 @@ def test_jacobian_counts_equal_closed_form(mode):
 
 
 def test_textbook_approximations_hold_at_scale():
-    """The leading terms of SPEC §2: forward ≈ 2Lm²d, reverse ≈ 2Lm² + 2md."""
+    """The leading terms of docs/maths.md §2: forward ≈ 2Lm²d, reverse ≈ 2Lm² + 2md."""
     L, m, d, K = 8, 1000, 1000, 1
     fw, rv = predict.gradient_ops("forward", L, m, d, K), predict.gradient_ops("reverse", L, m, d, K)
     assert abs(fw.total / (2 * L * m * m * d) - 1) < 0.15

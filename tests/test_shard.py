@@ -10,7 +10,7 @@ import pytest
 
 from bench import merge, report, store
 from bench.sweep import grid, presets, shard
-from modes import FwdrevError
+from bench.errors import UsageError
 from sweep_helpers import MICRO, copy_run, run_sweep
 
 ARGS = [a if a != "4,8" else "4,8,16" for a in MICRO]
@@ -41,7 +41,7 @@ def test_shards_partition_the_grid(name, n):
 
 @pytest.mark.parametrize("text", ["0/2", "3/2", "1", "a/b", "1/0"])
 def test_bad_shard(tmp_path, capsys, text):
-    with pytest.raises(FwdrevError, match="--shard must be I/N"):
+    with pytest.raises(UsageError, match="--shard must be I/N"):
         shard.parse(text)
     assert run_sweep(tmp_path / "r", *ARGS, "--shard", text) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
@@ -68,7 +68,7 @@ def test_two_shards_merge_into_the_whole_grid(shards, tmp_path):
     assert metas["s1"]["shard"] == "1/2" and metas["s2"]["shard"] == "2/2"
     m = metas["all"]
     assert m["complete"] and m["shard"] is None and set(m["sources"]) == {"s1", "s2"}
-    assert m["schema"] == "fwdrev-run/2" and m["grids"] == metas["s1"]["grids"]
+    assert m["schema"] == "fwdrev-run/3" and m["grids"] == metas["s1"]["grids"]
     raw = json.loads((root / "all" / "pytest-benchmark.json").read_text())
     assert len(raw["benchmarks"]) == 6
     assert (root / "latest").resolve().name == "all"

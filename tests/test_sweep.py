@@ -181,7 +181,7 @@ def test_agreement_check_is_at_its_tolerance(tmp_path, monkeypatch, m, relerr, s
 
 def test_default_tolerance_by_dtype():
     exp = grid.expand(grid.subgrids(None, {"m": [4], "dtype": ["float64", "float32"]}))
-    cases, _ = timing.plan(exp, set(), dict(presets.GUARD_DEFAULTS), presets.TIMING_DEFAULTS, "x")
+    cases, _ = timing.cases_to_run(exp, set(), dict(presets.GUARD_DEFAULTS), presets.TIMING_DEFAULTS, "x")
     assert {c["point"]["dtype"]: c["tol"] for c in cases} == {"float64": 1e-8, "float32": 1e-3}
 
 
@@ -266,7 +266,7 @@ def test_presets_expand_and_fit_their_budgets():
         expanded = grid.expand(grid.subgrids(name, {}))
         tim = {**presets.TIMING_DEFAULTS, **p["timing"]}
         lim = {**presets.GUARD_DEFAULTS, **p["guards"]}
-        cases, _ = timing.plan(expanded, set(), lim, tim, run_id="x")
+        cases, _ = timing.cases_to_run(expanded, set(), lim, tim, run_id="x")
         if name in budget:  # estimated time, with room for the model's error
             assert sum(c["est_s"] for c in cases) < budget[name] / 2, name
 
@@ -383,7 +383,7 @@ def test_point_line_and_table():
 def test_meta_tells_machines_apart(tiny_run):
     _, run = tiny_run
     m = json.loads((run / "meta.json").read_text())
-    assert m["schema"] == "fwdrev-run/2" and m["shard"] is None and m["fwdrev"]
+    assert m["schema"] == "fwdrev-run/3" and m["shard"] is None and m["fwdrev"]
     mach = m["machine"]
     assert mach["memory_bytes"] > 2 ** 20 and mach["torch_build"]
     assert {"brand", "family", "model", "stepping", "flags", "hz_advertised"} <= set(mach["cpuinfo"])

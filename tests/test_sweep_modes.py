@@ -64,9 +64,9 @@ def test_jax_rows_are_skipped_with_a_reason_where_jax_is_missing(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "jax" else real(n, *a))
     p = Point(L=1, m=4, d=4)
-    cases, skipped = timing.plan([(p, ("reverse", "jax-rev"), ["l"])], set(),
-                                 {"mem_budget_gb": 1, "max_point_s": 10, "tol": None},
-                                 {"max_time": 0.01, "min_rounds": 1, "warmup_iterations": 0}, "r")
+    cases, skipped = timing.cases_to_run([(p, ("reverse", "jax-rev"), ["l"])], set(),
+                                   {"mem_budget_gb": 1, "max_point_s": 10, "tol": None},
+                                   {"max_time": 0.01, "min_rounds": 1, "warmup_iterations": 0}, "r")
     assert [c["mode"] for c in cases] == ["reverse"]
     assert [(s["mode"], s["reason"]) for s in skipped] == [("jax-rev", "jax not installed")]
 
@@ -79,12 +79,11 @@ FLAT = {"dtype": "float64", "backend": "numpy",
 
 def test_a_calibrated_sweep_records_the_model_and_estimates_with_it(tmp_path, monkeypatch):
     monkeypatch.setattr(model, "calibrate", lambda *a: dict(FLAT))
-    monkeypatch.setitem(extras.CALIBRATION, "root", tmp_path)
-    monkeypatch.setitem(extras.CALIBRATION, "cache", {})
     p = Point(L=2, m=16, d=16)
-    cases, _ = timing.plan([(p, ("forward", "reverse"), ["l"])], set(),
-                           {"mem_budget_gb": 1, "max_point_s": 10, "tol": None},
-                           {"max_time": 0.01, "min_rounds": 1, "warmup_iterations": 0}, "r")
+    cases, _ = timing.cases_to_run([(p, ("forward", "reverse"), ["l"])], set(),
+                                   {"mem_budget_gb": 1, "max_point_s": 10, "tol": None},
+                                   {"max_time": 0.01, "min_rounds": 1, "warmup_iterations": 0},
+                                   "r", extras.Calibrations(tmp_path))
     assert cases[0]["calibration"]["c_call_s"] == 1e-5
     assert guards.call_seconds(p, "forward", FLAT) != guards.call_seconds(p, "forward")
     for case in cases:

@@ -1,4 +1,4 @@
-"""SPEC §5: the textbook's exact numbers, from the engines and from the CLI."""
+"""docs/maths.md §5: the textbook's exact numbers, from the engines and from the CLI."""
 import json
 import subprocess
 import sys
@@ -8,7 +8,7 @@ import pytest
 
 from modes import MODES, Chain, predict, textbook
 
-# Written out here from SPEC §5, independently of modes/textbook.py's own table.
+# Written out here from docs/maths.md §5, independently of modes/textbook.py's own table.
 SPEC = {
     "z1": [1, 1], "z2": [-1, 1], "f": 0.5,
     "F0": [[0, 1, -1], [2, 0, 1]], "F1": [[0, -1, 1], [-2, 2, -3]],

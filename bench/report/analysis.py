@@ -15,10 +15,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench import store
+from bench import axes, store
 from bench.rows import CONFIG
 
-SIZE_AXES = ("L", "m", "d", "K")
+SIZE_AXES = axes.SIZE_AXES
+NUMBERS = ("ops_mults", "ops_adds", "ops_total", "ops_predicted", "time_median_s", "time_iqr_s",
+           "time_min_s", "rounds", "grad_relerr", "tol", "time_estimate_s", "time_model_s",
+           "mem_counted_bytes", "mem_predicted_bytes", "mem_measured_bytes", "flops_torch",
+           "compile_s", "floor_s")
+"""The measured columns that are numbers (the integer axes are too)."""
 FIT_FACTOR = 5.0
 """A point enters a slope fit when its time is at least this many times the floor."""
 
@@ -28,13 +33,10 @@ def load(run_dir, rows=None) -> pd.DataFrame:
     as numbers, booleans as booleans); damaged rows are left out (bench.rows)."""
     rows = store.read_rows(Path(run_dir) / "points.csv") if rows is None else rows
     df = pd.DataFrame(rows, columns=store.COLUMNS)
-    for c in ("threads", "L", "m", "d", "K", "waist", "ops_mults", "ops_adds", "ops_total",
-              "ops_predicted", "time_median_s", "time_iqr_s", "time_min_s", "rounds",
-              "grad_relerr", "tol", "time_estimate_s", "time_model_s", "mem_counted_bytes",
-              "mem_predicted_bytes", "mem_measured_bytes", "flops_torch", "compile_s", "floor_s"):
+    for a in axes.POINT_AXES:  # an axis a row predates reads as its default (bench.axes)
+        df[a.name] = df[a.name].fillna(a.default).replace("", a.default)
+    for c in (*axes.INT_AXES, *NUMBERS):
         df[c] = pd.to_numeric(df[c], errors="coerce")
-    df["waist"] = df["waist"].fillna(0)
-    df["exec"] = df["exec"].fillna("eager").replace("", "eager")
     df["ops_exact"] = df["ops_exact"].astype(str).eq("True")
     df["reason"] = df["reason"].fillna("")
     df["lines"] = df["lines"].fillna("")
@@ -53,8 +55,11 @@ def _fastest_sharing_the_floor(df):
 
 
 def engines_only(df) -> pd.DataFrame:
-    """The forward and reverse rows of uniform chains: what figures 1-5 and the fits show."""
-    return df[df["mode"].isin(["forward", "reverse"]) & (df["waist"] == 0)]
+    """The forward and reverse rows of uniform linear chains (every layer axis at its
+    default: no waist, activation nor bias, the squared loss): what figures 1-5 and the
+    fits show."""
+    plain = np.logical_and.reduce([df[a] == axes.DEFAULTS[a] for a in axes.LAYER_AXES])
+    return df[df["mode"].isin(["forward", "reverse"]) & plain]
 
 
 def config_label(row) -> str:

@@ -16,11 +16,18 @@ import numpy as np  # noqa: E402
 
 from bench.report import analysis  # noqa: E402
 from bench.report.plots import TARGET_MARKERS, identity, save as _save  # noqa: E402
-from modes import ENGINES  # noqa: E402
+from modes.registry import engines  # noqa: E402
+from bench import axes  # noqa: E402
 
 AXES = ("m", "d", "L", "K")
 FLOOR = "hand"
 """The hand-written floor (modes.hand): drawn and tabled beside the modes, never a winner."""
+
+
+def mode_order(mode):
+    """The order modes are shown in: the engines as registered, then the peers by name."""
+    eng = engines()
+    return (mode not in eng, eng.index(mode) if mode in eng else 0, mode)
 
 
 def _ok(df):
@@ -88,7 +95,7 @@ def fastest_table(df) -> list:
     winner in the last column, where timed."""
     ok = _ok(df)
     rows = []
-    order = ok.sort_values(["config", "target", "waist", "L", "m", "d", "K"]).point_key.unique()
+    order = ok.sort_values(["config", "target", *axes.LAYER_AXES, *axes.SIZE_AXES]).point_key.unique()
     for key in order:
         g = ok[ok.point_key == key]
         contenders = g[g["mode"] != FLOOR]
@@ -97,13 +104,11 @@ def fastest_table(df) -> list:
         best = contenders.loc[contenders.time_median_s.idxmin()]
         rel = {r["mode"]: r.time_median_s / best.time_median_s for _, r in g.iterrows()}
         r0 = g.iloc[0]
-        shape = f"{r0.target} L{r0.L} m{r0.m} d{r0.d} K{r0.K}" + \
-            (f" waist {int(r0.waist)}" if r0.get("waist") == r0.get("waist") and r0.get("waist") else "")
+        shape = axes.words(dict(r0))
         rows.append((shape, r0.config, best["mode"], best.time_median_s, rel))
     if not rows:
         return []
-    modes = sorted({m for *_, rel in rows for m in rel if m != FLOOR},  # engines, then peers
-                   key=lambda m: (ENGINES.index(m) if m in ENGINES else len(ENGINES), m))
+    modes = sorted({m for *_, rel in rows for m in rel if m != FLOOR}, key=mode_order)
     floor = [FLOOR] if any(FLOOR in rel for *_, rel in rows) else []
     lines = ["| point | configuration | fastest | its time | " +
              " | ".join(modes + [f"{m} (floor)" for m in floor]) + " |",
@@ -125,8 +130,7 @@ def floor_lines(df) -> list:
     lines = ["How far each mode is from the floor: its time over hand's (the same products "
              "written directly with the arrays' operators) at the same point.", "",
              "| mode | points | × floor, median | min – max |", "|---|---:|---:|---|"]
-    others = sorted((m for m in t if m != FLOOR),
-                    key=lambda m: (ENGINES.index(m) if m in ENGINES else len(ENGINES), m))
+    others = sorted((m for m in t if m != FLOOR), key=mode_order)
     for m in others:
         r = (t[m] / t[FLOOR]).dropna()
         if len(r):

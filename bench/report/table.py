@@ -8,18 +8,14 @@ from __future__ import annotations
 
 from modes import MODES
 
-SHAPE = ("L", "m", "d", "K")
-CONFIG = ("backend", "device", "dtype", "threads", "exec")
+from bench.axes import CONFIG_AXES, LAYER_AXES, SIZE_AXES
+from bench.points import Point
 
 
 def point_name(p) -> str:
     """A point in a few words: `gradient L2 m64 d64 K1 numpy/cpu/float64/1t` (and the
-    waist, s8, of an hourglass)."""
-    waist = str(p.get("waist") or "")
-    shape = " ".join(f"{a}{p[a]}" for a in SHAPE) + (f" s{waist}" if waist not in ("", "0") else "")
-    conf = "/".join(str(p[c]) for c in CONFIG[:3])
-    ex = str(p.get("exec") or "eager")
-    return f"{p['target']} {shape} {conf}/{p['threads']}t" + (f" {ex}" if ex != "eager" else "")
+    waist, s8, of an hourglass, and the layers' kinds: Point.label)."""
+    return Point.of_row(p).label()
 
 
 def _ms(text) -> str:
@@ -63,8 +59,9 @@ def point_line(rows) -> str:
 
 def _sort_key(row):
     """Points in a stable, readable order: configuration, target, then sizes numerically."""
-    num = tuple(int(row[a]) if str(row[a]).isdigit() else 0 for a in SHAPE)
-    return (tuple(str(row[c]) for c in CONFIG), row["target"], num, str(row.get("waist") or ""))
+    num = tuple(int(row[a]) if str(row[a]).isdigit() else 0 for a in SIZE_AXES)
+    return (tuple(str(row.get(c) or "") for c in CONFIG_AXES), row["target"], num,
+            tuple(str(row.get(a) or "") for a in LAYER_AXES))
 
 
 def point_table(rows) -> str:

@@ -9,17 +9,14 @@ import sys
 import time
 from collections import Counter
 
-from modes import FwdrevError
-
-from bench import cmdline as cli, meta, store
+from bench import cmdline as cli, meta, plugins, store
 from bench.sweep import extras, grid, runs, shard, timing
 from bench.points import set_threads
 from bench.sweep.presets import AXES, GUARD_DEFAULTS, PRESETS, TIMING_DEFAULTS
 from bench.errors import UsageError
 from bench.sweep.runlock import RunLock
 
-SCHEMA = "fwdrev-run/2"
-"""meta.json's `schema`: the layout of a run directory (results/README.md)."""
+from bench.rows import SCHEMA  # noqa: E402,F401  (meta.json's schema; bench.merge reads it here)
 
 
 class _Parser(cli.Parser):
@@ -53,6 +50,10 @@ def parser(command="sweep") -> argparse.ArgumentParser:
     q.add_argument("--tol", type=cli.bounded(float, 0, 1), metavar="X", help="agreement tolerance (default by dtype: "
                    f"{', '.join(f'{k} {v:g}' for k, v in timing.TOL.items())})")
     r = p.add_argument_group("run")
+    r.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
+                   help="a Python file that registers modes when imported (modes."
+                   "register_mode); repeat for several. Installed `fwdrev.modes` entry "
+                   "points are loaded always")
     r.add_argument("--run-id", help="name of the run (default: <UTC time>-<preset>, "
                    "plus -shardIofN with --shard)")
     r.add_argument("--new", action="store_true", help="do not resume the unfinished latest run")
@@ -116,24 +117,26 @@ def _positive(tim, lim):
     for k in ("max_time", "min_rounds", "mem_budget_gb", "max_point_s"):
         v = tim.get(k, lim.get(k))
         if not v > 0:
-            raise FwdrevError(f"--{k.replace('_', '-')} must be positive, got {v}")
+            raise UsageError(f"--{k.replace('_', '-')} must be positive, got {v}")
     if tim["warmup_iterations"] < 0:
-        raise FwdrevError(f"--warmup-iterations must be 0 or more, got {tim['warmup_iterations']}")
+        raise UsageError(f"--warmup-iterations must be 0 or more, got {tim['warmup_iterations']}")
     if lim["tol"] is not None and not lim["tol"] > 0:
-        raise FwdrevError(f"--tol must be positive, got {lim['tol']}")
+        raise UsageError(f"--tol must be positive, got {lim['tol']}")
 
 
 def run_command(argv, command="sweep") -> int:
     """The sweep (bench.sweep.main runs it): check every argument, choose the run, run it."""
+    loaded = plugins.load(plugin_files(argv))  # first: their modes are --mode's values
     args = parser(command).parse_args(argv)
-    spec = build_spec(args)
+    spec = {**build_spec(args), "plugins": loaded}
     expanded = shard.select(grid.expand(spec["grids"]), spec["shard"], spec["timing"])
     spec["hash"] = run_hash(spec)
     # resolved here, once, against the user's directory: every child gets absolute paths
     root = cli.check_dir("--results-dir", args.results_dir, write=not args.dry_run).absolute()
-    if not args.no_model:  # the time model's rates, per configuration, cached under root
-        extras.CALIBRATION.update(root=root, recalibrate=args.recalibrate, cache={},
-                                  measure=not args.dry_run)  # a dry run writes nothing
+    # the time model's rates, per configuration, cached under root (none with --no-model);
+    # a dry run only reads a cached calibration: it writes nothing
+    cals = extras.Calibrations(None if args.no_model else root, args.recalibrate,
+                               measure=not args.dry_run)
     run_id, new = runs.choose_run(root, spec, args, cli.warner(command))
     rc = None if new else _finished(command, root / run_id, spec, expanded, args)
     if rc is not None:
@@ -142,12 +145,20 @@ def run_command(argv, command="sweep") -> int:
         run_id += f"-shard{spec['shard'][0]}of{spec['shard'][1]}"
     if args.dry_run:
         done = set() if new or args.force else store.done_keys(root / run_id / "points.csv")
-        cases, skipped = timing.plan(expanded, done, spec["guards"], spec["timing"], run_id)
+        cases, skipped = timing.cases_to_run(expanded, done, spec["guards"], spec["timing"],
+                                             run_id, cals)
         _plan_line(command, run_id, False, expanded, cases, skipped)
         return _show_plan(cases, skipped)
     run_dir = runs.claim(root, run_id, new)
     with RunLock(run_dir) as lock:
-        return run(args, spec, expanded, run_dir, lock, command, argv)
+        return run(args, spec, expanded, run_dir, lock, command, argv, cals)
+
+
+def plugin_files(argv) -> list:
+    """The --plugin files of a command line, read before the full parser is made."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--plugin", action="append", default=[])
+    return pre.parse_known_args(argv)[0].plugin
 
 
 def _finished(command, run_dir, spec, expanded, args):
@@ -184,22 +195,23 @@ def _check_shard(run_dir, spec, force) -> None:
                          "--run-id, or --force to discard it")
 
 
-def run(args, spec, expanded, run_dir, lock, command, argv) -> int:
+def run(args, spec, expanded, run_dir, lock, command, argv, cals=extras.OFF) -> int:
     """With the run locked: check it, plan, record the guards' skips, time the rest, and
     summarise."""
     _check_shard(run_dir, spec, args.force)
     resuming = runs.open_run(run_dir, spec, args.force, cli.warner(command))
     csv_path = run_dir / "points.csv"
-    cases, skipped = timing.plan(expanded, store.done_keys(csv_path), spec["guards"],
-                                 spec["timing"], run_dir.name)
+    cases, skipped = timing.cases_to_run(expanded, store.done_keys(csv_path), spec["guards"],
+                                         spec["timing"], run_dir.name, cals)
     _plan_line(command, run_dir.name, resuming, expanded, cases, skipped)
-    _write_meta(run_dir, spec, run_dir.name, command, argv)
+    _write_meta(run_dir, spec, run_dir.name, command, argv, cals)
     store.set_latest(run_dir.parent, run_dir)
     store.upsert_rows(csv_path, skipped)  # also drops any damaged row for good
     rc, t0 = 0, time.monotonic()
     cli.checkpoint()
     if cases:
-        rc = timing.run_cases(cases, run_dir, spec["timing"], not args.no_progress, lock.fd)
+        rc = timing.run_cases(cases, run_dir, spec["timing"], not args.no_progress, lock.fd,
+                              spec["plugins"])
     counts = _finish_meta(run_dir, expanded, time.monotonic() - t0, rc)
     return _report_end(command, run_dir, counts, rc, args.strict)
 
@@ -212,7 +224,7 @@ def _plan_line(command, run_id, resuming, expanded, cases, skipped):
           f"{total - len(cases) - len(skipped)} done", flush=True)
 
 
-def _write_meta(run_dir, spec, run_id, command, argv):
+def _write_meta(run_dir, spec, run_id, command, argv, cals):
     """meta.json: this run's spec (kept as first written: a run's settings never change)
     and the environment of every session that worked on it."""
     path = run_dir / "meta.json"
@@ -222,8 +234,9 @@ def _write_meta(run_dir, spec, run_id, command, argv):
     defining = {"schema": SCHEMA, "run_id": run_id, "preset": spec["preset"],
                 "spec_hash": spec["hash"], "shard": shard.label(spec["shard"]),
                 "axes": spec["axes"], "grids": spec["grids"], "timing": spec["timing"],
-                "guards": spec["guards"], "tolerance_by_dtype": timing.TOL}
-    session["calibration"] = {"/".join(map(str, k)): v for k, v in extras.CALIBRATION["cache"].items()}
+                "guards": spec["guards"], "tolerance_by_dtype": timing.TOL,
+                "plugins": spec["plugins"]}
+    session["calibration"] = {"/".join(map(str, k)): v for k, v in cals.cache.items()}
     doc = {**defining, **old, **session, "complete": False,
            "sessions": old.get("sessions", []) + [{"date": session["date"],
                                                      "command": session["command"]}]}

@@ -36,15 +36,19 @@ def _plan(config) -> dict:
 
 
 def _load_plan(config) -> dict:
+    from bench import plugins
     path = config.getoption("--fwdrev-plan")
     if path:
         with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
+            plan = json.load(fh)
+        plugins.load(plan.get("plugins", ()))  # the sweep's plugins: their modes are timed here
+        return plan
+    plugins.load()
     from bench.sweep import grid, presets, timing
     p = grid.preset(config.getoption("--fwdrev-preset"))
     limits = {**presets.GUARD_DEFAULTS, **p.get("guards", {})}
     tim = {**presets.TIMING_DEFAULTS, **p.get("timing", {})}
-    cases, _ = timing.plan(grid.expand(grid.subgrids(config.getoption("--fwdrev-preset"), {})),
+    cases, _ = timing.cases_to_run(grid.expand(grid.subgrids(config.getoption("--fwdrev-preset"), {})),
                            set(), limits, tim, run_id="")
     return {"out": None, "cases": cases}
 

@@ -1,53 +1,67 @@
 """What a row records beside its time, measured or derived outside the timed calls: exact
 counts and whether they equal the closed form, counted, predicted and measured peak
-memory, the calibrated time model's estimate, torch's own flop count for a torch peer, and
-a compiling peer's compile time (JAX, torch.compile). One untimed call's Result is the
-input (bench.sweep.timing._checked)."""
+memory, the calibrated time model's estimate, and a mode's own columns (its `extras` trait:
+torch's flop count for the torch peers, the compile time of a compiling peer: JAX,
+torch.compile). One untimed call's Result is the input (bench.sweep.timing._checked)."""
 from __future__ import annotations
 
-from modes import ENGINES, MODES, predict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modes import traits
 
 from bench.sweep.floor import floor_seconds
 from bench.sweep.memory import measured_peak_bytes
 from bench.model import ITEMSIZE, predict_seconds
-from bench.points import Point
+from bench.points import Point, predicted_memory
 
-CALIBRATION = {"root": None, "recalibrate": False, "cache": {}, "measure": True}
-"""Where the sweep keeps calibrations (None: the time model is off, as in a bare
-`pytest bench/`), whether to measure them again, those measured in this process, and
-whether one may be measured at all (a dry run only reads the cache)."""
+@dataclass
+class Calibrations:
+    """Where a sweep keeps its calibrations (root None: the time model is off, as in a bare
+    `pytest bench/`), whether to measure them again, and those measured in this process.
+    Made by the sweep's command and passed down (bench.sweep.timing.cases_to_run).
+    measure False: only a calibration cached on disk is used (a dry run writes nothing)."""
 
+    root: Path = None
+    recalibrate: bool = False
+    cache: dict = field(default_factory=dict)
+    measure: bool = True
 
-def calibration_for(point: Point):
-    """The calibration of the point's configuration (backend, device, dtype, threads),
-    measured once per process and cached on disk (bench.model), or None when off or when
-    the device is missing."""
-    root = CALIBRATION["root"]
-    if root is None:
-        return None
-    cfg = (point.backend, point.device, point.dtype, point.threads)
-    if cfg not in CALIBRATION["cache"]:
-        from modes import cuda_available
-        from bench.model import calibration
-        if point.device.startswith("cuda") and not cuda_available():
+    def for_point(self, point: Point):
+        """The calibration of the point's configuration (backend, device, dtype, threads),
+        measured once per process and cached on disk (bench.model), or None when off or
+        when the device is missing."""
+        if self.root is None:
             return None
-        CALIBRATION["cache"][cfg] = calibration(root, *cfg, recalibrate=CALIBRATION["recalibrate"],
-                                                measure=CALIBRATION.get("measure", True))
-    return CALIBRATION["cache"][cfg]
+        cfg = (point.backend, point.device, point.dtype, point.threads)
+        if cfg not in self.cache:
+            from modes import cuda_available
+            from bench.model import calibration
+            if point.device.startswith("cuda") and not cuda_available():
+                return None
+            self.cache[cfg] = calibration(self.root, *cfg, recalibrate=self.recalibrate,
+                                          measure=self.measure)
+        return self.cache[cfg]
+
+
+OFF = Calibrations()
+"""No time model: what a plan made without a calibration uses (never measures)."""
 
 
 def describe(point: Point, mode: str, res, call, chain, cal=None) -> dict:
     """The extra columns of (point, mode), from the untimed Result `res` of `call`;
-    time_model_s with the calibration `cal` when there is one."""
+    time_model_s with the calibration `cal` when there is one; a mode's own extra
+    columns from its `extras` trait."""
     out = {"floor_s": floor_seconds(point, mode)}
     item = ITEMSIZE.get(point.dtype, 8)
-    if mode in ENGINES:
+    tr = traits(mode)
+    if tr.counts:
         ops = res.ops
         out.update(ops_mults=ops.mults, ops_adds=ops.adds, ops_total=ops.total,
                    mem_counted_bytes=item * res.mem["peak"])
-        if point.uniform and mode in ("forward", "reverse"):
-            out["mem_predicted_bytes"] = item * predict.memory_peak(
-                point.target, mode, point.L, point.m, point.d, point.K)
+        predicted = predicted_memory(point, mode)
+        if predicted is not None:
+            out["mem_predicted_bytes"] = item * predicted
         if point.exec == "eager":
             measured, why = measured_peak_bytes(call, point.backend, point.device)
             out.update(mem_measured_bytes=measured, mem_reason=why)
@@ -56,24 +70,7 @@ def describe(point: Point, mode: str, res, call, chain, cal=None) -> dict:
         if cal is not None and point.exec == "eager":  # the model is of eager calls
             out["time_model_s"] = predict_seconds(cal, point, mode)
     else:
-        peer = MODES[mode]
         out["mem_reason"] = "a peer's memory is its framework's (not counted)"
-        out["flops_torch"] = _torch_flops(call) if getattr(peer, "torch_flops", False) else None
-        if hasattr(peer, "compile_seconds"):
-            out["compile_s"] = peer.compile_seconds(chain, point.target)
+    if tr.extras is not None:
+        out.update(tr.extras(chain, point.target, call))
     return out
-
-
-def _torch_flops(call):
-    """torch's FlopCounterMode count of one call, in its own convention (2·n·m·l per
-    product), with matrix-vector and dot products counted too (2·n·m, 2·n): torch's table
-    leaves them out, and they are all a gradient in x is made of."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-    aten = torch.ops.aten
-    counter = FlopCounterMode(display=False, custom_mapping={
-        aten.mv: lambda a, b, *r, out_shape=None, **k: 2 * a[0] * a[1],
-        aten.dot: lambda a, b, *r, out_shape=None, **k: 2 * a[0]})
-    with counter:
-        call()
-    return counter.get_total_flops()

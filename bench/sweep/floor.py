@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from bench.gate.stats import median
+from bench.stats import median
 from bench.points import Point, prepare
 
 WARMUP_S = 0.01

@@ -1,7 +1,7 @@
 """The grid of a sweep: axis values from the command line or a preset, checked, and
 expanded into benchmark cases (a `Point` and the modes to time on it).
 
-Bad values raise `FwdrevError` with a one-line message before anything is written.
+Bad values raise `AxisError` with a one-line message before anything is written.
 """
 from __future__ import annotations
 
@@ -10,71 +10,53 @@ import itertools
 import json
 import re
 
-from modes import BACKENDS, DTYPES, MODES, FwdrevError, cuda_available
+from modes import MODES, cuda_available, traits
 
-from bench.points import TARGETS, Point, execs
-from bench.sweep.presets import AXES, AXIS_DEFAULTS, INT_AXES, PRESETS
-
-CHOICES = {
-    "mode": tuple(MODES),
-    "backend": tuple(BACKENDS),
-    "device": ("cpu", "cuda", "auto"),
-    "exec": ("eager", "graph", "auto"),
-    "dtype": DTYPES,
-    "target": TARGETS,
-}
-"""The allowed values of every non-integer axis."""
-
+from bench import axes
+from bench.errors import AxisError
+from bench.points import Point, execs
+from bench.sweep.presets import AXES, AXIS_DEFAULTS, PRESETS
 
 def parse_axis(name: str, text: str) -> list:
     """`--NAME a,b,c` as a list of checked values ("m" is allowed in d: d = m)."""
     items = [s.strip() for s in str(text).split(",") if s.strip()]
     if not items:
-        raise FwdrevError(f"--{name} needs at least one value")
+        raise AxisError(f"--{name} needs at least one value")
     return check_axis(name, items)
 
 
 def check_axis(name: str, values) -> list:
-    """The values of one axis, converted and checked; raise a one-line FwdrevError."""
-    if name not in AXES:
-        raise FwdrevError(f"unknown axis {name!r} (known: {', '.join(AXES)})")
+    """The values of one axis (bench.axes), converted and checked, each once; a grid's own
+    values too: d = m, device and exec auto, mode all or fast (MODE_GROUPS, now)."""
+    ax = axes.axis(name)
     values = list(values)
     if not values:
-        raise FwdrevError(f"axis {name} has no values")
-    if name in INT_AXES:
-        return [_int_value(name, v) for v in values]
-    known = CHOICES[name]
-    for v in values:
-        if v not in known:
-            raise FwdrevError(f"unknown {name} {v!r} (known: {', '.join(known)})")
-    return list(dict.fromkeys(values))
+        raise AxisError(f"axis {name} has no values")
+    if name == "mode":
+        values = [m for v in values for m in
+                  ([n for n in MODES if MODE_GROUPS[v][1](traits(n))] if v in MODE_GROUPS else [v])]
+    out = [v if _grid_only(ax, v) else ax.check(v) for v in values]
+    return list(dict.fromkeys(out))
 
 
-def _int_value(name, v):
-    if name == "d" and v == "m":
-        return "m"  # tied: d = m
-    if isinstance(v, bool) or not re.fullmatch(r"[+-]?\d+", str(v).strip()):
-        raise FwdrevError(f"{name} must be a list of integers, got {v!r}")
-    text = str(v).strip()
-    if len(text) > 12:
-        raise FwdrevError(f"{name} must be at most {AXIS_MAX.get(name, AXIS_MAX['m'])}, got {text[:20]}…")
-    n, low = int(text), (0 if name in ("L", "waist") else 1)
-    high = AXIS_MAX.get(name, AXIS_MAX["m"])
-    if not low <= n <= high:
-        raise FwdrevError(f"{name} must be at {'least' if n < low else 'most'} "
-                          f"{low if n < low else high}, got {n}")
-    return n
+MODE_GROUPS = {
+    "all": ("every registered mode", lambda t: True),
+    "fast": ("every registered mode but those that compile for seconds per shape",
+             lambda t: t.compile_s <= 1.0),
+}
+"""A grid's names for groups of modes, expanded when the grid is checked (a plugin's modes
+join them): name → (what it means, which traits belong)."""
 
 
-AXIS_MAX = {"L": 100_000, "threads": 1024, "m": 1 << 24}
-"""The largest value of an integer axis (m's for the widths d, K and waist): beyond, no
-point fits any machine, and the estimates would overflow."""
+def _grid_only(ax, v) -> bool:
+    """A value only a grid has: d = m, or auto where the axis defines it."""
+    return (ax.name == "d" and v == "m") or (bool(ax.auto) and v == "auto")
 
 
 def preset(name: str) -> dict:
-    """The preset `name`, or a one-line FwdrevError naming the known ones."""
+    """The preset `name`, or a one-line AxisError naming the known ones."""
     if name not in PRESETS:
-        raise FwdrevError(f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
+        raise AxisError(f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
     return PRESETS[name]
 
 
@@ -118,7 +100,7 @@ def expand(grids) -> list:
                 merged = tuple(m for m in MODES if m in old_modes or m in runs)
                 cases[point.key()] = (point, merged, lines + [g["name"]])
     if not cases:
-        raise FwdrevError("the grid is empty (numpy runs on the CPU only, and exec graph on CUDA "
+        raise AxisError("the grid is empty (numpy runs on the CPU only, and exec graph on CUDA "
                           "with the torch backend, for the engines only)")
     return [(p, m, list(dict.fromkeys(lines))) for p, m, lines in cases.values()]
 
@@ -143,22 +125,13 @@ def spec_hash(spec: dict) -> str:
 
 # -- help texts, generated from the data --------------------------------------------------
 def allowed(axis: str) -> str:
-    """The values an axis flag takes, in words."""
-    if axis in INT_AXES:
-        return f"integers ≥ {_lowest(axis)}" + (", or m (d = m)" if axis == "d" else "")
-    extra = {"device": " (auto: the CPU, plus CUDA where present)",
-             "exec": " (graph: each engine call replayed from a CUDA graph, on CUDA only; auto: "
-                     "eager, and graph on CUDA)"}.get(axis, "")
-    return ", ".join(CHOICES[axis]) + extra
-
-
-def _lowest(axis: str) -> int:
-    """The smallest value an integer axis takes (0 or 1), as _int_value decides."""
-    try:
-        _int_value(axis, 0)
-        return 0
-    except FwdrevError:
-        return 1
+    """The values an axis flag takes, in words (bench.axes)."""
+    ax = axes.axis(axis)
+    if ax.type is int:
+        return f"integers {ax.low} … {ax.high}{', or m' if axis == 'd' else ''} — {ax.doc}"
+    extra = f", auto ({ax.auto})" if ax.auto else "".join(f", {g} ({w})" for g, (w, _) in MODE_GROUPS.items()) \
+        if axis == "mode" else ""
+    return f"{', '.join(ax.allowed())}{extra} — {ax.doc}"
 
 
 def _values(values) -> str:

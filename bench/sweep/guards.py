@@ -13,7 +13,7 @@ typical rates.
 """
 from __future__ import annotations
 
-from modes import ENGINES, MODES, cuda_available
+from modes import cuda_available, traits
 from modes.shapes import shape_plan
 
 from bench import model
@@ -22,8 +22,6 @@ from bench.points import Point
 
 BUILD_ELEMS_PER_S = 5.0e7  # drawing the random weights of a chain (outside the timed call)
 PEER_CALL_S = 2.0e-4       # a peer's fixed cost per call, without a calibration
-KIND = {"forward": "forward", "func-fwd": "forward", "jax-fwd": "forward"}
-"""The engine whose work a mode resembles (everything else: reverse)."""
 
 DEFAULT_RATES = {
     "gemm_rate": {"1": 6e9, "16": 2e10, "128": 3e10, "1024": 3e10},
@@ -33,9 +31,23 @@ DEFAULT_RATES = {
 """One CPU core's typical rates (float64), standing in for a calibration."""
 
 
-def kind(mode: str) -> str:
-    """The engine a mode is estimated as: itself for an engine, its direction for a peer."""
-    return mode if mode in ENGINES else KIND.get(mode, "reverse")
+def kind(point: Point, mode: str) -> str:
+    """The engine a mode is estimated as: itself for a counting engine that records a plan
+    on shapes (modes.shapes), else the engine of its direction (its `direction` trait)."""
+    tr = traits(mode)
+    if tr.counts:
+        try:
+            profile, _, mem = plan_of(point, mode)
+            if profile is not None and mem:  # it records a plan of its own, counted
+                return mode
+        except Exception:  # noqa: BLE001  an engine from a plugin need not run on shapes
+            pass
+    return tr.direction
+
+
+def plan_of(point: Point, mode: str):
+    """(profile, ops, mem) of engine `mode`'s plan at the point, on shapes alone."""
+    return shape_plan(point.widths, mode, point.target, **point.layers)
 
 
 def widths(point: Point) -> list:
@@ -45,7 +57,7 @@ def widths(point: Point) -> list:
 
 def peak_elements(point: Point, mode: str) -> int:
     """A mode's counted peak live elements beyond the weights (its plan on shapes)."""
-    return shape_plan(widths(point), kind(mode), point.target)[2]["peak"]
+    return plan_of(point, kind(point, mode))[2]["peak"]
 
 
 def memory_bytes(point: Point, modes=("forward", "reverse")) -> int:
@@ -58,8 +70,9 @@ def memory_bytes(point: Point, modes=("forward", "reverse")) -> int:
 def call_seconds(point: Point, mode: str, cal=None) -> float:
     """Estimated seconds of one call: the time model over the plan's steps (on shapes),
     with the calibration `cal` or DEFAULT_RATES; a peer adds its fixed cost per call."""
-    t = model.predict_seconds(cal or {**DEFAULT_RATES, "dtype": point.dtype}, point, kind(mode))
-    if mode not in ENGINES:
+    t = model.predict_seconds(cal or {**DEFAULT_RATES, "dtype": point.dtype}, point,
+                              kind(point, mode))
+    if not traits(mode).counts:
         t += (cal or {}).get("c_peer_s", {}).get(mode, PEER_CALL_S)
     return t
 
@@ -77,7 +90,7 @@ def point_seconds(point: Point, modes, timing: dict, cal=None) -> dict:
     """{mode: estimated wall seconds} to check and time `point` (set-up in the first mode)."""
     calls = {m: call_seconds(point, m, cal) for m in {*modes, "forward", "reverse"}}
     setup = model.weight_elements(widths(point)) / BUILD_ELEMS_PER_S + sum(calls.values())  # + agreement
-    setup += sum(getattr(MODES[m], "compile_estimate_s", 0.0) for m in modes)
+    setup += sum(traits(m).compile_s for m in modes)
     out = {m: benchmark_seconds(calls[m], timing) for m in modes}
     if out:
         out[next(iter(out))] += setup
@@ -100,7 +113,6 @@ def skip_reason(point: Point, modes, limits: dict, timing: dict, cal=None):
 
 
 def mode_skip_reason(mode: str):
-    """Why one mode cannot run here at all (its library or compiler is missing), or None:
-    the mode's own `unavailable()` says."""
-    why = getattr(MODES[mode], "unavailable", None)
-    return why() if why else None
+    """Why one mode cannot run here at all (a package its `requires` trait names is
+    missing, or its `unavailable` trait says why: a compiler), or None."""
+    return traits(mode).missing()

@@ -3,11 +3,13 @@ plus its timing settings and guards.
 
 A sub-grid is a dict of axis → list of values; axes it leaves out take `AXIS_DEFAULTS`.
 The grid of a preset is the union of its sub-grids' Cartesian products (a point listed
-twice is timed once). Two special values:
+twice is timed once). Four special values:
 
 - ``"d": ["m"]`` ties d to m (the d = m line, where forward mode costs ≈ 2Lm³);
 - ``"device": ["auto"]`` is the CPU, plus CUDA where a GPU is present;
-- ``"exec": ["auto"]`` (every preset's) is eager on the CPU, eager and graph on CUDA.
+- ``"exec": ["auto"]`` (every preset's) is eager on the CPU, eager and graph on CUDA;
+- ``"mode": ["all"]`` (ALL_MODES) is every registered mode, a plugin's too, and
+  ``["fast"]`` (QUICK_MODES) every one but those that compile for seconds per shape.
 
 Each sub-grid is a straight line through the shape space, so the report can fit a slope
 on it: time against m at d = m (forward ≈ m³, reverse ≈ m²), against m at fixed d, against
@@ -15,29 +17,21 @@ d at fixed m, against L, and the Jacobian's K (and d) lines for the d ≈ K cros
 """
 from __future__ import annotations
 
-from modes import MODES
+from bench import axes
 
-AXES = ("L", "m", "d", "K", "waist", "mode", "backend", "device", "exec", "dtype", "target",
-        "threads")
-"""Every axis of the grid, in the order they are shown. waist s > 0 makes the hourglass
-[d, m, s, m, K] (with L = 3). exec: eager, or graph (each engine call replayed from a CUDA
-graph: torch on CUDA, engines only); auto is eager on the CPU, both on CUDA."""
+AXES = tuple(a.name for a in axes.AXES)
+"""Every axis of the grid (bench.axes: a new axis is a row there)."""
 
-INT_AXES = ("L", "m", "d", "K", "waist", "threads")
-
-ALL_MODES = list(MODES)
-"""Every registered mode, a new one too (the jax ones are skipped, said why, where JAX is
-not installed)."""
-QUICK_MODES = [m for m in ALL_MODES if getattr(MODES[m], "compile_estimate_s", 0.0) <= 1.0]
+ALL_MODES = ["all"]
+"""Every registered mode when the grid is expanded, a plugin's too (the jax ones are
+skipped, said why, where JAX is not installed)."""
+QUICK_MODES = ["fast"]
 """The smoke test's modes: every one but those that compile for seconds (torch-compile)."""
 
-AXIS_DEFAULTS = {
-    "L": [2], "m": [64], "d": [64], "K": [1], "waist": [0],
-    "mode": ["forward", "reverse"], "backend": ["numpy"], "device": ["cpu"], "exec": ["auto"],
-    "dtype": ["float64"], "target": ["gradient"], "threads": [1],
-}
-"""What an axis is when neither the sub-grid nor the command line names it. One thread
-per pool: more threads is an explicit axis, never inherited from the machine."""
+AXIS_DEFAULTS = {a.name: a.grid_values() for a in axes.AXES}
+"""What an axis is when neither the sub-grid nor the command line names it (bench.axes:
+its default; exec auto; the modes forward and reverse). One thread per pool: more threads
+is an explicit axis, never inherited from the machine."""
 
 TIMING_DEFAULTS = {"max_time": 0.25, "min_rounds": 5, "warmup_iterations": 3}
 """pytest-benchmark settings: seconds of rounds per benchmark, at least min_rounds rounds,
@@ -80,7 +74,7 @@ PRESETS = {
         "guards": {"mem_budget_gb": 4.0, "max_point_s": 150.0},
         "grids": [
             # Up to m = 4096 so reverse mode has points past the cache (its slope 2 needs it);
-            # forward costs ≈ 4 s a call there, the one point that needs the 90 s cap.
+            # forward costs ≈ 4 s a call there, the one point that needs the 150 s cap.
             _line(name="m (d = m)", m=[16, 32, 64, 128, 256, 512, 1024, 2048, 3072, 4096],
                   d=["m"]),
             # Reverse mode is memory-bound: its m² slope shows once W no longer fits in cache.
@@ -89,6 +83,10 @@ PRESETS = {
                   d=[16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384]),
             _line(name="L (m = d = 256)", m=[256], d=[256], L=[1, 2, 4, 8, 16, 32]),
             _line(name="heatmap m × d", m=[16, 64, 256, 1024], d=[16, 64, 256, 1024]),
+            # Activations (their Jacobians depend on x: a diagonal after each hidden layer) and
+            # both losses, along d = m: the counts hold, and the diagonals' cost shows.
+            _line(name="activations m (d = m)", activation=["none", "relu", "tanh", "sigmoid"],
+                  loss=["squared", "softmax_ce"], m=[16, 64, 256], d=["m"]),
             # Forward accumulation of the parameter gradient costs ≈ m⁴ at d = m: kept small.
             _line(name="params m (d = m)", target=["params"], m=[8, 16, 32, 64, 128], d=["m"]),
             _line(name="jacobian K (m = d = 256)", target=["jacobian"], m=[256], d=[256],

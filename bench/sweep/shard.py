@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import re
 
-from modes import FwdrevError
-
+from bench.errors import UsageError
 from bench.sweep import guards
 
 SHARD = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
 
 
 def parse(text):
-    """`I/N` as (I, N) with 1 ≤ I ≤ N; None for None; a one-line FwdrevError otherwise."""
+    """`I/N` as (I, N) with 1 ≤ I ≤ N; None for None; a one-line UsageError otherwise."""
     if text is None:
         return None
     m = SHARD.fullmatch(str(text))
     if not m or not 1 <= int(m[1]) <= int(m[2]):
-        raise FwdrevError(f"--shard must be I/N with 1 ≤ I ≤ N (e.g. 2/3), got {text!r}")
+        raise UsageError(f"--shard must be I/N with 1 ≤ I ≤ N (e.g. 2/3), got {text!r}")
     return int(m[1]), int(m[2])
 
 

@@ -35,19 +35,21 @@ TOL = {"float64": 1e-8, "float32": 1e-3}
 """Default agreement tolerance (relative error of forward against reverse) per dtype."""
 
 
-# -- the plan: which cases run, which are skipped and why --------------------------------
-def plan(expanded, done, limits: dict, timing: dict, run_id: str):
+# -- which cases run, which are skipped and why --------------------------------
+def cases_to_run(expanded, done, limits: dict, timing: dict, run_id: str,
+                 calibrations=extras.OFF):
     """Split the grid into cases to run and rows to record as skipped.
 
-    expanded: [(Point, modes, lines)]; done: {(key, mode)} already measured.
-    Returns (cases, skipped_rows); a case is a JSON-able dict the child understands.
+    expanded: [(Point, modes, lines)]; done: {(key, mode)} already measured; calibrations:
+    the time model's (extras.Calibrations; OFF: none). Returns (cases, skipped_rows); a case
+    is a JSON-able dict the child understands.
     """
     cases, skipped = [], []
     for point, modes, lines in expanded:
         todo = [m for m in modes if (point.key(), m) not in done]
         if not todo:
             continue
-        cal = extras.calibration_for(point)
+        cal = calibrations.for_point(point)
         reason = guards.skip_reason(point, modes, limits, timing, cal)
         est = guards.point_seconds(point, todo, timing, cal)
         tol = limits.get("tol") or TOL.get(point.dtype, 1e-8)
@@ -75,12 +77,8 @@ def base_row(run_id, point: Point, mode, lines, tol) -> dict:
 
 
 def case_id(case) -> str:
-    """A readable pytest id: target-backend-device[-graph]-dtype-tN-L-m-d-K-mode."""
-    p = case["point"]
-    waist = f"-s{p['waist']}" if p.get("waist") else ""
-    ex = f"-{p['exec']}" if p.get("exec", "eager") != "eager" else ""
-    return (f"{p['target']}-{p['backend']}-{p['device']}{ex}-{p['dtype']}-t{p['threads']}"
-            f"-L{p['L']}-m{p['m']}-d{p['d']}-K{p['K']}{waist}-{case['mode']}")
+    """A readable pytest id: target-backend-device[-graph]-dtype-tN-L-m-d-K[-…]-mode."""
+    return f"{Point.from_dict(case['point']).label('id')}-{case['mode']}"
 
 
 # -- in the child: one test per case ------------------------------------------------------
@@ -148,7 +146,8 @@ def run_case(benchmark, case: dict, out_dir) -> None:
     relerr = max(st.relerr.get(mode, float("nan")), st.relerr.get("forward", 0.0))
     row.update(thread_pools=pools, grad_relerr=relerr, time_estimate_s=case.get("call_s"),
                **st.info.get(mode, {}))
-    if row.get("ops_total") is not None:  # exact: the count equals this row's prediction
+    if row.get("ops_total") is not None and row["ops_predicted"] is not None:
+        # exact: the count equals this row's prediction (none for a mode that predicts none)
         row["ops_exact"] = row["ops_total"] == row["ops_predicted"]
     benchmark.extra_info.update(grad_relerr=relerr, ops_total=row.get("ops_total"))
     if st.error or not relerr <= case["tol"]:
@@ -197,16 +196,18 @@ def pytest_args(plan_path: Path, json_path: Path, timing: dict) -> list:
             f"--fwdrev-plan={Path(plan_path).absolute()}"]
 
 
-def run_cases(cases, run_dir: Path, timing: dict, progress=True, lock_fd=None) -> int:
+def run_cases(cases, run_dir: Path, timing: dict, progress=True, lock_fd=None,
+              plugins=()) -> int:
     """Time `cases` in a pytest child process; rows land in run_dir/points.csv as they
     finish, their raw timings in pytest-benchmark.json. The child inherits lock_fd (the
     run's lock), so the run stays locked while it lives. Returns the child's exit status
     (130 when interrupted). The child runs in the directory holding this `bench` package,
-    so it imports this very package; every path it is given is absolute."""
+    so it imports this very package; every path it is given is absolute, the plugin files
+    (bench.plugins) too: the child loads them before its first case."""
     run_dir = Path(run_dir).absolute()
     tag = f"{utc_now().replace(':', '').replace('-', '')}-{os.getpid()}-{os.urandom(3).hex()}"
     plan_path, json_path = run_dir / f".plan-{tag}.json", run_dir / f".session-{tag}.json"
-    store.write_json(plan_path, {"out": str(run_dir), "cases": cases})
+    store.write_json(plan_path, {"out": str(run_dir), "cases": cases, "plugins": list(plugins)})
     env = {**os.environ, "FWDREV_PARENT_PID": str(os.getpid())}
     try:
         with safefs.open_append(run_dir / "pytest.log") as log:  # never through a link
@@ -280,7 +281,7 @@ def _bar_text(cases, seen) -> str:
     head = f"sweep {len(seen)}/{len(cases)}"
     for c in cases:
         if (store_key(c), c["mode"]) not in seen:
-            return f"{head} {table.point_name(c['point'])} {c['mode']}"
+            return f"{head} {Point.from_dict(c['point']).label()} {c['mode']}"
     return head
 
 
