@@ -190,9 +190,9 @@ def interleaved(fns: dict, rounds=None, calls=1, seconds=0.0, after=()) -> dict:
         for n in names:
             (fns.get(n) or after[n])()
     best = {n: [] for n in names}
-    gc.collect()
     was_enabled = gc.isenabled()
-    gc.disable()  # a collection inside one call but not its partner skews a round
+    gc.disable()  # a collection inside one call but not its partner skews a round (no
+    # gc.collect first: with torch loaded it took 2 s a check on a busy machine)
     core, t_end, r = list(fns), clock() + seconds, 0
     try:
         while (r < rounds) if rounds is not None else (clock() < t_end or r < 5):
