@@ -105,17 +105,17 @@ FALL = 1.5
 
 def cache_boundary(bandwidth: dict):
     """The measured cache boundary: the largest working set (bytes) at or beyond the fastest
-    one that still reads at ≥ FALL × the bandwidth of the largest sets (the median of the
-    last three: DRAM); None where the bandwidth does not fall within the sizes measured.
+    one that still reads at ≥ FALL × the bandwidth of the largest set (DRAM); None where
+    the bandwidth does not fall within the sizes measured.
     Weights beyond it stream from memory: "beyond cache"."""
     sizes = sorted(int(k) for k in bandwidth)
     if len(sizes) < 4:
         return None
     bw = [float(bandwidth[str(k)] if str(k) in bandwidth else bandwidth[k]) for k in sizes]
-    dram = sorted(bw[-3:])[1]
+    dram = bw[-1]
     peak = max(range(len(bw)), key=bw.__getitem__)
     fast = [s for s, b in zip(sizes[peak:], bw[peak:]) if b >= FALL * dram]
-    return fast[-1] if fast and fast[-1] < sizes[-3] else None
+    return fast[-1] if fast and fast[-1] < sizes[-1] else None
 
 
 def machine_boundary(calibrations: dict):

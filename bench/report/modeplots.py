@@ -78,7 +78,7 @@ def modes_along_lines(df, out, page):
         pg.plain_log(ax, "x", g[axis])
         pg.plain_log(ax, "y")
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(ncol=2, fontsize="small")
+        page.legend(ax, ncol=2)
         slug = "".join(c if c.isalnum() else "_" for c in name).strip("_")
         made.append((page.save(fig, out, f"6_modes_{slug}",
                                f"Time of one call of every mode along {name}"),
@@ -143,7 +143,7 @@ def memory_vs_axes(df, out, page):
         ax.set(xscale="log", yscale="log", xlabel=axis, title=name,
                ylabel="peak bytes beyond weights and x")
         pg.plain_log(ax, "x", g[axis])
-        ax.legend(fontsize="small")
+        page.legend(ax)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     return [(page.save(fig, out, "7_memory", "Peak memory of one call, counted and measured"),
@@ -162,7 +162,7 @@ def time_vs_memory(df, out, page):
     fig, ax = _scatter_by_mode_and_target(page, ok, "mem_counted_bytes", "time_median_s")
     ax.set(xlabel="counted peak bytes (beyond weights and x)", ylabel="median time per call (s)")
     pg.plain_log(ax)
-    ax.legend(fontsize="small")
+    page.legend(ax)
     return [(page.save(fig, out, "8_time_vs_memory", "Time of one call against its counted peak memory"),
              "Every timed (point, mode): forward mode pays in time and in its m × d accumulator; "
              "reverse mode's parameter gradient pays in the tape of layer inputs it keeps.")]
@@ -188,7 +188,7 @@ def model_vs_measured(df, out, page):
     ax.set(xlabel="modelled time (s): calibrated rates × the plan's steps",
            ylabel="measured median time (s)")
     pg.plain_log(ax)
-    ax.legend(fontsize="small")
+    page.legend(ax)
     return [(page.save(fig, out, "9_model_vs_measured", "Measured time against the calibrated time model"),
              "Each engine row's measured time against the calibrated roofline model (no fitting): "
              "per step of the engine's plan, the larger of flops / GEMM rate and bytes / "
@@ -246,7 +246,7 @@ def bandwidth(info, out, page):
                   kind="measured", label=f"read bandwidth, {name}")
         b = c.get("cache_boundary_bytes") or cache_boundary(c["bandwidth"])
         if b:
-            ax.axvline(b / 2 ** 20, color=colour, ls="--", lw=1.2,
+            ax.axvline(b / 2 ** 20, color=colour, ls=(3 * n, (3, max(3 * len(cals) - 3, 2))), lw=1.6,
                        label=f"measured cache boundary {b / 2 ** 20:g} MiB ({name})")
     llc = (info.get("machine") or {}).get("llc_bytes")
     if llc:
@@ -256,11 +256,12 @@ def bandwidth(info, out, page):
            ylabel="read bandwidth (GB/s)")
     pg.plain_log(ax)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize="small")
+    page.legend(ax)
     return [(page.save(fig, out, "10_bandwidth", "Read bandwidth against working set, and the "
                        "measured cache boundary"),
              "The calibration's read bandwidth (y = A v over A of each working set, best of "
-             "repeated calls) against the working set; dashed: the measured cache boundary, the "
+             "repeated calls) against the working set; dashed: the measured cache boundary (dashes "
+             "interleaved where two coincide), the "
              "largest working set still read at 1.5× the bandwidth of the largest ones "
              "(bench.model.cache_boundary); dotted: the last-level cache sysfs reports, which "
              "on a virtual machine need not be the cache the process gets.")]

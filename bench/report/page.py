@@ -46,6 +46,8 @@ class Page:
 
     def __post_init__(self):
         self.font = LOOKS[self.look]["font"]
+        self.small = self.font if self.look == "slide" else self.font - 2
+        self._rc = None
 
     # -- figures ---------------------------------------------------------------------------
     def figure(self, rows=1, cols=1, aspect=1.0, tall=1.0):
@@ -54,28 +56,34 @@ class Page:
         w, h = LOOKS[self.look]["size"]
         if self.look == "paper":
             w, h = w * aspect * (0.9 * cols if cols > 1 else 1), h * tall * (0.85 * rows if rows > 1 else 1)
-        with plt.rc_context(self.rc()):
-            fig, axes = plt.subplots(rows, cols, figsize=(w, h), squeeze=False)
-        return fig, axes
+        self._restore()
+        self._rc = plt.rc_context(self.rc())  # held until save(): the figure's text is made
+        self._rc.__enter__()                  # by the figure functions in between
+        return plt.subplots(rows, cols, figsize=(w, h), squeeze=False)
+
+    def _restore(self):
+        if self._rc is not None:
+            self._rc.__exit__(None, None, None)
+            self._rc = None
 
     def legend(self, ax, below=False, **kw):
         """The axes' legend: inside (loc best) or below the axes, out of the data's way."""
         if below:
             return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2,
-                             fontsize="small", frameon=False, **kw)
-        return ax.legend(fontsize="small", **kw)
+                             fontsize=self.small, frameon=False, **kw)
+        return ax.legend(fontsize=self.small, **kw)
 
     def rc(self) -> dict:
         f = self.font
         return {"font.size": f, "axes.titlesize": f, "axes.labelsize": f,
-                "legend.fontsize": max(f - (0 if self.look == "slide" else 2), 7),
+                "legend.fontsize": self.small,
                 "xtick.labelsize": f - (0 if self.look == "slide" else 1),
                 "ytick.labelsize": f - (0 if self.look == "slide" else 1)}
 
     def save(self, fig, out: Path, stem: str, title: str) -> Path:
         """Title the figure (what is plotted), put the machine in a footer, write it in
         every format into out; return the first file written."""
-        with plt.rc_context(self.rc()):
+        try:
             fig.suptitle(title, fontsize=self.font + 1)
             fig.text(0.995, 0.005, self.machine, ha="right", va="bottom",
                      fontsize=max(self.font - 3, 7), color="0.35")
@@ -87,7 +95,9 @@ class Page:
                 path = Path(out) / f"{stem}.{ext}"
                 fig.savefig(path, dpi=self.dpi)
                 files.append(path.name)
-        plt.close(fig)
+        finally:
+            self._restore()
+            plt.close(fig)
         self.figures[stem] = {"title": title, "files": files, "series": self.pending}
         self.pending = []
         return Path(out) / files[0]
@@ -170,22 +180,32 @@ def write_figures_json(page: Page, out: Path) -> Path:
     return path
 
 
-def invisible(fig, min_pixels=4) -> list:
+def invisible(fig, min_pixels=4, step=64) -> list:
     """The legend labels of the series in fig that change fewer than min_pixels pixels when
-    hidden: drawn, but covered or outside the axes."""
-    fig.canvas.draw()
-    base = np.asarray(fig.canvas.buffer_rgba()).copy()
+    hidden by more than `step` of 255 in a channel (antialiased edges blending over each
+    other change a little): drawn, but covered or outside the axes (rendered at a low resolution: a series
+    hidden there is hidden at any)."""
+    dpi, shown = fig.dpi, [ax.get_visible() for ax in fig.axes]
+    fig.set_dpi(min(dpi, 72))
     hidden = []
-    for ax in fig.axes:
+    for ax in fig.axes:  # one panel at a time (the others hidden): a quarter of the drawing
+        if not ax.get_visible():
+            continue
+        for other in fig.axes:
+            other.set_visible(other is ax)
+        fig.canvas.draw()
+        base = np.asarray(fig.canvas.buffer_rgba()).astype(int)
         for art in list(ax.collections) + list(ax.lines):
             label = art.get_label()
             if not label or label.startswith("_") or not art.get_visible():
                 continue
             art.set_visible(False)
             fig.canvas.draw()
-            diff = np.any(np.asarray(fig.canvas.buffer_rgba()) != base, axis=-1).sum()
+            now = np.asarray(fig.canvas.buffer_rgba()).astype(int)
             art.set_visible(True)
-            if diff < min_pixels:
+            if (np.abs(now - base).max(axis=-1) > step).sum() < min_pixels:
                 hidden.append(label)
-    fig.canvas.draw()
+    for ax, v in zip(fig.axes, shown):
+        ax.set_visible(v)
+    fig.set_dpi(dpi)
     return hidden

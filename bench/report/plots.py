@@ -75,7 +75,7 @@ def ops_counted_vs_predicted(df, out, page):
     pg.plain_log(ax)
     ax.text(0.02, 0.97, f"{int(ok.ops_exact.sum())} of {len(ok)} counts equal their prediction "
             "exactly", transform=ax.transAxes, va="top")
-    ax.legend(loc="lower right")
+    page.legend(ax, loc="lower right")
     ax.grid(True, which="major", alpha=0.3)
     p = page.save(fig, out, "1_ops_counted_vs_predicted",
                   "Operations counted by the engines against the closed form")
@@ -95,7 +95,7 @@ def time_vs_axes(lines, out, page, boundary=None):
         if not panels:
             continue
         cols = 2 if len(panels) > 1 else 1
-        fig, axes = page.figure((len(panels) + 1) // 2, cols, tall=1.45)
+        fig, axes = page.figure((len(panels) + 1) // 2, cols, aspect=1.4, tall=1.45)
         for ax, line in zip(axes.flat, panels):
             _time_panel(page, ax, line, boundary)
         for ax in list(axes.flat)[len(panels):]:
@@ -143,13 +143,13 @@ def _time_panel(page, ax, line, boundary):
         if near.any():
             page.dots(ax, x[near], r.time_median_s[near], mode=mode, colour=st.colour, shift=shift,
                       marker=st.marker, hollow=True, size=7 if n == 0 else 5.5,
-                      label=f"{mode}: near the per-call floor, not fitted")
+                      label=f"{mode}: near the floor, not fitted")
         noisy_dots(page, ax, r, line.axis, "time_median_s", mode, mode, shift)
         _counts(page, ax, line, mode, f["keep"] if len(f["keep"]) else r[~noisy] if (~noisy).any() else r)
         model = r[r.time_model_s > 0].sort_values(line.axis)
         if len(model) >= 2:  # the calibrated model, in absolute seconds: nothing fitted
             page.draw(ax, model[line.axis], model.time_model_s, linestyle="-.", colour=st.colour,
-                      label=f"{mode}: time model (calibrated, not fitted)", mode=mode, kind="model")
+                      label=f"{mode}: time model (calibrated)", mode=mode, kind="model")
     _boundary_line(ax, line, boundary)
     ax.set(xscale="log", yscale="log", xlabel=line.axis, ylabel="median time per call (s)",
            title=f"time against {line.label}")
@@ -170,10 +170,13 @@ def _counts(page, ax, line, mode, pts):
     st = style_for(mode)
     page.draw(ax, xs, c * analysis.exact_ops(line, mode, xs), linestyle="--", colour=st.colour,
               lw=1.4, label=f"{mode}: exact op count × {_sci(c)} s", mode=mode, kind="exact")
+    where = {"axis": line.axis, "fixed": line.fixed, "tied": line.tied, "scale_s": c}
+    page.pending[-1]["line"] = where
     if mode in APPROX:
         page.draw(ax, xs, c * analysis.curve(line, mode, xs), linestyle=":", colour=st.colour,
                   lw=1.0, alpha=0.7, label=f"{mode}: {APPROX[mode]} × same (large-L approx.)",
                   mode=mode, kind="approximation")
+        page.pending[-1]["line"] = where
 
 
 def _sci(c):
@@ -224,7 +227,7 @@ def ratio_vs_ops_ratio(rat, out, page):
     ax.set(xscale="log", yscale="log", xlabel="predicted operation ratio forward/reverse",
            ylabel="measured time ratio forward/reverse")
     pg.plain_log(ax)
-    ax.legend(loc="upper left", fontsize="small")
+    page.legend(ax, loc="upper left")
     ax.grid(True, which="major", alpha=0.3)
     p = page.save(fig, out, "3_time_ratio_vs_ops_ratio",
                   "Forward/reverse: measured time ratio against predicted operation ratio")
@@ -264,7 +267,7 @@ def _heatmap(page, grid, noisy, out, config, L, K):
     for (i, j), v in np.ndenumerate(vals):
         if np.isfinite(v):
             ax.text(j, i, f"{v:.3g}" + ("*" if noisy.to_numpy()[i, j] else ""), ha="center",
-                    va="center", fontsize="small",
+                    va="center", fontsize=page.small,
                     color="white" if v < np.sqrt(pos.min() * pos.max()) else "black")
     ax.set_xticks(range(grid.shape[1]), [str(int(v)) for v in grid.columns], rotation=45)
     ax.set_yticks(range(grid.shape[0]), [str(int(v)) for v in grid.index])
@@ -304,7 +307,7 @@ def jacobian_crossover(rat, out, page):
     ax.set(xscale="log", yscale="log", xlabel="d / K (input width / output width)",
            ylabel="time ratio forward/reverse (>1: reverse faster)")
     pg.plain_log(ax)
-    ax.legend(loc="upper left", fontsize="small")
+    page.legend(ax, loc="upper left")
     ax.grid(True, which="major", alpha=0.3)
     p = page.save(fig, out, "5_jacobian_crossover",
                   "Full Jacobian: forward/reverse time ratio against d/K (crossover at d ≈ K)")
