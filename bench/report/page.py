@@ -71,7 +71,7 @@ class Page:
         if below:
             return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2,
                              fontsize=self.small, frameon=False, **kw)
-        return ax.legend(fontsize=self.small, **kw)
+        return ax.legend(**{"fontsize": self.small, **kw})
 
     def rc(self) -> dict:
         f = self.font

@@ -94,25 +94,33 @@ def time_vs_axes(lines, out, page, boundary=None):
         panels = analysis.headline(lines, config)
         if not panels:
             continue
+        caption = (f"Time against m, d and L ({config}). Filled: the points fitted; "
+                   f"hollow: within {analysis.FIT_FACTOR:g}× of the fixed per-call cost, "
+                   "not fitted; crosses: noisy, not fitted. Dashed: the exact operation "
+                   "count (modes.predict, with its L − 1 products of m × m) times one "
+                   "constant per line and mode, fitted to the filled points; dotted, "
+                   "thin: the large-L approximations 2Lm²d (forward) and 2Lm² + 2md "
+                   "(reverse) times the same constant; dash-dot: the calibrated time "
+                   "model in absolute seconds (bench/model.py), where the run has it; "
+                   "grey vertical: the measured cache boundary (weights beyond it "
+                   "stream from memory); bars: interquartile range. Forward and reverse "
+                   "are drawn a little apart along x where they coincide.")
+        title = f"Time of one gradient call against m, d and L — {config}"
+        if page.look == "slide":  # one panel per slide, its legend beside it
+            for line in panels:
+                fig, axes = page.figure()
+                _time_panel(page, axes[0, 0], line, boundary, beside=True)
+                made.append((page.save(fig, out, f"2_time_vs_{_slug(line.label)}_{_slug(config)}",
+                                       f"Time of one gradient call against {line.label} — {config}"),
+                             caption))
+            continue
         cols = 2 if len(panels) > 1 else 1
         fig, axes = page.figure((len(panels) + 1) // 2, cols, aspect=1.4, tall=1.45)
         for ax, line in zip(axes.flat, panels):
             _time_panel(page, ax, line, boundary)
         for ax in list(axes.flat)[len(panels):]:
             ax.set_visible(False)
-        p = page.save(fig, out, f"2_time_vs_axes_{_slug(config)}",
-                      f"Time of one gradient call against m, d and L — {config}")
-        made.append((p, f"Time against m, d and L ({config}). Filled: the points fitted; "
-                        f"hollow: within {analysis.FIT_FACTOR:g}× of the fixed per-call cost, "
-                        "not fitted; crosses: noisy, not fitted. Dashed: the exact operation "
-                        "count (modes.predict, with its L − 1 products of m × m) times one "
-                        "constant per line and mode, fitted to the filled points; dotted, "
-                        "thin: the large-L approximations 2Lm²d (forward) and 2Lm² + 2md "
-                        "(reverse) times the same constant; dash-dot: the calibrated time "
-                        "model in absolute seconds (bench/model.py), where the run has it; "
-                        "grey vertical: the measured cache boundary (weights beyond it "
-                        "stream from memory); bars: interquartile range. Forward and reverse "
-                        "are drawn a little apart along x where they coincide."))
+        made.append((page.save(fig, out, f"2_time_vs_axes_{_slug(config)}", title), caption))
     return made
 
 
@@ -124,7 +132,7 @@ def _fit_label(mode, f):
     return f"{mode}: slope {f['slope']:.2f} on {f['n_fit']} points{beyond} (counts {f['predicted']:.2f})"
 
 
-def _time_panel(page, ax, line, boundary):
+def _time_panel(page, ax, line, boundary, beside=False):
     modes = [m for m in ("forward", "reverse") if (line.rows["mode"] == m).any()]
     for n, mode in enumerate(modes):
         r = line.rows[line.rows["mode"] == mode]
@@ -156,7 +164,10 @@ def _time_panel(page, ax, line, boundary):
     pg.plain_log(ax, "x", line.rows[line.axis])
     pg.plain_log(ax, "y")
     ax.grid(True, which="major", alpha=0.3)
-    page.legend(ax, below=True)
+    if beside:
+        page.legend(ax, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=page.small * 0.95)
+    else:
+        page.legend(ax, below=True)
 
 
 APPROX = {"forward": "2Lm²d", "reverse": "2Lm² + 2md"}
