@@ -121,9 +121,12 @@ def figure(both, out: Path, label_a, label_b):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from bench.report.style import style_for
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for mode, g in both[both.apply(counted, axis=1)].groupby("mode"):  # peers: no x to plot at
-        ax.scatter(g.ops_total_a.clip(lower=1), g.ratio, s=18, label=mode)
+        st = style_for(mode)
+        ax.scatter(g.ops_total_a.clip(lower=1), g.ratio, s=18, label=mode, color=st.colour,
+                   marker=st.marker)
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.set(xscale="log", yscale="log", xlabel="counted operations of the point (peers: table only)",
            ylabel=f"time {label_b} / time {label_a}", title=f"{label_b} against {label_a}")

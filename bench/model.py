@@ -97,7 +97,38 @@ def calibrate(backend="numpy", device="cpu", dtype="float64", threads=1) -> dict
             "gemm_rate": {str(k): v for k, v in gemm.items()},
             "bandwidth": {str(k): v for k, v in bw.items()},
             "write_bandwidth": {str(k): v for k, v in write.items()},
-            "c_step_s": c, "c_call_s": c_call, "date": meta.utc_now()}
+            "c_step_s": c, "c_call_s": c_call, "date": meta.utc_now(),
+            "cache_boundary_bytes": cache_boundary(bw)}
+
+
+FALL = 1.5
+"""A working set is in cache while it reads at least FALL × the bandwidth of the largest."""
+
+
+def cache_boundary(bandwidth: dict):
+    """The measured cache boundary: the largest working set (bytes) at or beyond the fastest
+    one that still reads at ≥ FALL × the bandwidth of the largest set (DRAM); None where
+    the bandwidth does not fall within the sizes measured.
+    Weights beyond it stream from memory: "beyond cache"."""
+    sizes = sorted(int(k) for k in bandwidth)
+    if len(sizes) < 4:
+        return None
+    bw = [float(bandwidth[str(k)] if str(k) in bandwidth else bandwidth[k]) for k in sizes]
+    dram = bw[-1]
+    peak = max(range(len(bw)), key=bw.__getitem__)
+    fast = [s for s, b in zip(sizes[peak:], bw[peak:]) if b >= FALL * dram]
+    return fast[-1] if fast and fast[-1] < sizes[-1] else None
+
+
+def machine_boundary(calibrations: dict):
+    """The machine's measured cache boundary from a run's calibrations (meta.json's
+    `calibration`): that of the first one-thread CPU calibration, else the first."""
+    cals = sorted((calibrations or {}).items(),
+                  key=lambda kv: (kv[1].get("threads") != 1, kv[1].get("device") != "cpu", kv[0]))
+    for _, cal in cals:
+        if cal.get("bandwidth"):
+            return cal.get("cache_boundary_bytes") or cache_boundary(cal["bandwidth"])
+    return None
 
 
 def _gemv_seconds(timed, b, M, v) -> float:

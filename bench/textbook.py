@@ -1,7 +1,9 @@
-"""fwdrev textbook: `python -m modes textbook` under the one command."""
+"""fwdrev textbook: `python -m modes textbook` under the one command (its --help names it as
+typed)."""
 from __future__ import annotations
 
 
 def main(argv=None, command="textbook") -> int:
-    from modes.__main__ import main as modes_main
-    return modes_main(["textbook", *(argv or [])])
+    from bench import cmdline as cli
+    from modes.__main__ import textbook_main
+    return textbook_main(list(argv or []), cli.prog(command))

@@ -1,4 +1,5 @@
-"""python -m modes textbook [--json] [--backend numpy|torch] [--device cpu|cuda] [--dtype …]"""
+"""python -m modes textbook: the textbook's worked example (maths §5) recomputed by the
+engines and printed beside the numbers the chapter gives; exit 1 on any difference."""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +7,14 @@ import json
 import sys
 
 from .errors import FwdrevError
+
+DESCRIPTION = ("Reproduce the textbook's worked example (docs/maths.md §5): a two-layer "
+               "linear chain with d = 3, m = 2, K = 2 and the squared loss. Prints the inputs "
+               "(x, W₀, W₁, y), then every number the chapter gives — the forward pass, "
+               "forward mode's Jacobians F₀, F₁, reverse mode's rows G₂, G₁, both gradients, "
+               "the parameter gradients and the operation counts — computed by the engines, "
+               "beside the chapter's value. Exit status 0 when all are equal, 1 otherwise, 2 "
+               "on a bad option.")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -16,37 +25,64 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def textbook_parser(prog: str) -> argparse.ArgumentParser:
+    ap = _Parser(prog=prog, description=DESCRIPTION)
+    ap.add_argument("--json", action="store_true",
+                    help="print one JSON object (ok, the configuration, the inputs and every "
+                    "row with its name, symbol, meaning, computed and textbook values) instead "
+                    "of the table")
+    ap.add_argument("--backend", default="numpy", metavar="NAME",
+                    help="array library the engines compute with: numpy or torch (default numpy)")
+    ap.add_argument("--device", default="cpu", metavar="DEV",
+                    help="where they compute: cpu, or cuda with torch on a GPU (default cpu)")
+    ap.add_argument("--dtype", default="float64", metavar="T",
+                    help="float64 or float32; the example's numbers are small integers, exact in "
+                    "both (default float64)")
+    return ap
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] != "textbook":
+        print("usage: python -m modes textbook [options]   (python -m modes textbook --help)",
+              file=sys.stderr if argv[:1] not in (["-h"], ["--help"]) else sys.stdout)
+        return 0 if argv[:1] in (["-h"], ["--help"]) else 2
+    return textbook_main(argv[1:], "python -m modes textbook")
+
+
+def textbook_main(argv, prog: str) -> int:
+    """The textbook command under `prog` (its --help names it as typed)."""
     for stream in (sys.stdout, sys.stderr):  # an ASCII-only terminal gets "?" for "§"
         getattr(stream, "reconfigure", lambda **k: None)(errors="replace")
-    ap = _Parser(prog="python -m modes", description=__doc__)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    tb = sub.add_parser("textbook", help="reproduce maths §5 with the engines; exit 1 on any difference")
-    tb.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    tb.add_argument("--backend", default="numpy")
-    tb.add_argument("--device", default="cpu")
-    tb.add_argument("--dtype", default="float64")
     try:
-        args = ap.parse_args(argv)
+        args = textbook_parser(prog).parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
     from . import textbook
     try:
         rows = textbook.compare(textbook.compute(args.backend, args.device, args.dtype))
     except FwdrevError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
     ok = all(r[3] for r in rows)
     if args.json:
         print(json.dumps({"ok": ok, "backend": args.backend, "device": args.device,
                           "dtype": args.dtype,
-                          "rows": [{"name": n, "computed": c, "textbook": e, "equal": q}
-                                   for n, c, e, q in rows]}, indent=1))
+                          "inputs": {n: v for n, _, _, v in textbook.INPUTS},
+                          "rows": [{"name": n, "symbol": textbook.NAMES[n][0],
+                                    "meaning": textbook.NAMES[n][1], "computed": c,
+                                    "textbook": e, "equal": q} for n, c, e, q in rows]},
+                         indent=1))
     else:
-        print(f"maths §5, computed by the engines ({args.backend}, {args.device}, {args.dtype})")
-        print(f"{'':14} {'computed':34} {'textbook':34}")
+        print("maths §5, the textbook's worked example")
+        print("inputs:")
+        for _, sym, words, v in textbook.INPUTS:
+            print(f"  {sym:3} = {_fmt(v):28} {words}")
+        print(f"computed by the engines ({args.backend}, {args.device}, {args.dtype}):")
+        print(f"  {'':10} {'':42} {'computed':26} {'textbook':26}")
         for n, c, e, q in rows:
-            print(f"{n:14} {_fmt(c):34} {_fmt(e):34} {'ok' if q else 'DIFFERS'}")
+            sym, words = textbook.NAMES[n]
+            print(f"  {sym:10} {words:42} {_fmt(c):26} {_fmt(e):26} {'ok' if q else 'DIFFERS'}")
         print("all equal" if ok else "SOME DIFFER")
     return 0 if ok else 1
 

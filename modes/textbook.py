@@ -29,6 +29,32 @@ EXPECTED = {
 }
 
 
+INPUTS = (("x", "x", "the input", X), ("W0", "W₀", "the first layer's weights (2 × 3)", W0),
+          ("W1", "W₁", "the second layer's weights (2 × 2)", W1),
+          ("y", "y", "the target of the squared loss", Y))
+"""(name, symbol, words, value) of the example's inputs, in the order maths §5 gives them."""
+
+NAMES = {
+    "z1": ("z₁", "hidden layer, W₀x"),
+    "z2": ("ŷ = z₂", "prediction, W₁z₁"),
+    "f": ("f", "loss ½‖ŷ − y‖²"),
+    "F0": ("F₀", "forward: Jacobian of z₁ in x, A₀ = W₀"),
+    "F1": ("F₁", "forward: Jacobian of ŷ in x, A₁F₀"),
+    "G2": ("G₂", "reverse: loss gradient in ŷ, (ŷ − y)ᵀ"),
+    "G1": ("G₁", "reverse: loss gradient in z₁, G₂A₁"),
+    "grad_forward": ("∇f (fwd)", "gradient in x, forward mode J_ℓF₁"),
+    "grad_reverse": ("∇f (rev)", "gradient in x, reverse mode G₁A₀"),
+    "dW0": ("∂f/∂W₀", "gradient in the first layer's weights"),
+    "dW1": ("∂f/∂W₁", "gradient in the second layer's weights"),
+    "q0": ("q₀", "∂f/∂W₀ as a vector (row by row)"),
+    "q1": ("q₁", "∂f/∂W₁ as a vector (row by row)"),
+    "ops_forward": ("ops fwd", "operations of forward mode (27)"),
+    "ops_reverse": ("ops rev", "operations of reverse mode (15)"),
+    "params_agree": ("fwd = rev", "parameter gradients of both modes agree"),
+}
+"""name → (symbol, what it is in words) for every printed row."""
+
+
 def compute(backend="numpy", device="cpu", dtype="float64") -> dict:
     """Every §5 quantity, from the engines and the chain's own trace."""
     from .chain import evaluate

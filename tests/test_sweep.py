@@ -331,7 +331,7 @@ def test_runs_from_any_directory(tmp_path):
     lines = [s for s in sweep_.stdout.splitlines() if s.startswith("gradient L1")]
     assert len(lines) == 2 and all("forward" in s and "fwd/rev" in s for s in lines)
     assert len(rows_of(tmp_path / "res" / "here")) == 4
-    report = run("report", "--results-dir", "res", "--plots-dir", "pl", "--table")
+    report = run("report", "--results-dir", "res", "--plots-dir", "pl", "--points")
     assert report.returncode == 0, report.stderr
     assert (tmp_path / "pl" / "here" / "REPORT.md").exists()
     assert "median ms" in report.stdout and "fwd/rev" in report.stdout

@@ -49,8 +49,29 @@ def test_cli_prints_every_number_and_exits_zero():
     out = _cli()
     assert out.returncode == 0, out.stderr
     for name in SPEC:
-        assert name in out.stdout
+        sym, words = textbook.NAMES[name]
+        assert any(sym in ln and words in ln for ln in out.stdout.splitlines()), name
     assert "DIFFERS" not in out.stdout and "all equal" in out.stdout
+
+
+def test_cli_prints_the_inputs_before_the_numbers():
+    """x, W₀, W₁, y with their values (written out here from §5), above the first result."""
+    lines = _cli().stdout.splitlines()
+    first = next(n for n, ln in enumerate(lines) if "z₁" in ln and "hidden" in ln)
+    for sym, value in (("x", "[1, 0, -1]"), ("W₀", "[[0, 1, -1], [2, 0, 1]]"),
+                       ("W₁", "[[-1, 0], [2, -1]]"), ("y", "[0, 1]")):
+        at = [n for n, ln in enumerate(lines) if ln.split("=")[0].strip() == sym and value in ln]
+        assert at and at[0] < first, sym
+
+
+def test_fwdrev_textbook_help_names_the_command_and_every_flag(capsys):
+    from bench.__main__ import main
+    assert main(["textbook", "--help"], prog="fwdrev") == 0
+    text = capsys.readouterr().out
+    assert text.startswith("usage: fwdrev textbook")
+    for flag in ("--json", "--backend", "--device", "--dtype"):
+        line = next(ln for ln in text.splitlines() if ln.strip().startswith(flag))
+        assert len(line.split(None, 2)) == 3 or flag == "--json", flag  # it says what it does
 
 
 def test_cli_json():

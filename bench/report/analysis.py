@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from bench import axes, store
+from bench.report import noise
 from bench.rows import CONFIG
+from modes import predict
 
 SIZE_AXES = axes.SIZE_AXES
 NUMBERS = ("ops_mults", "ops_adds", "ops_total", "ops_predicted", "time_median_s", "time_iqr_s",
@@ -42,6 +44,8 @@ def load(run_dir, rows=None) -> pd.DataFrame:
     df["lines"] = df["lines"].fillna("")
     df["config"] = df.apply(config_label, axis=1)
     df["floor_s"] = df.floor_s.clip(upper=_fastest_sharing_the_floor(df))
+    df["noisy"] = (df.status == "ok") & noise.noisy(df.time_median_s, df.time_iqr_s,
+                                                    df.rounds.fillna(0)).fillna(False)
     return df
 
 
@@ -154,37 +158,40 @@ def weight_bytes(rows) -> pd.Series:
     return pd.Series(elems * size, index=rows.index)
 
 
-def fit(line: Line, mode: str, floor: float, llc=None) -> dict:
+def fit(line: Line, mode: str, floor: float, boundary=None) -> dict:
     """Slope of log time against log size for one mode on a line, on points above the
-    floor; with the slope the exact operation counts predict over the same points.
+    floor and not noisy (bench.report.noise); with the slope the exact operation counts
+    predict over the same points.
 
-    With the last-level cache size, also the slope over the points whose weights exceed
-    twice the cache ("beyond cache"): a memory-bound GEMV runs at cache speed below that
-    and at DRAM speed above, so a line across the boundary fits steeper than its counts.
+    With the cache boundary (bytes: the calibration's measured one, bench.model.cache_boundary,
+    or twice the last-level cache), also the slope over the points whose weights exceed it
+    ("beyond cache"): a memory-bound GEMV runs at cache speed below that and at DRAM speed
+    above, so a line across the boundary fits steeper than its counts.
 
     Pinned: a point at exactly FIT_FACTOR × its floor is fitted; "beyond cache" is strictly
-    more than 2 × llc; a slope needs two distinct sizes (NaN otherwise). On exact power laws
-    t = c·sᵃ, ops = c'·sᵇ over the kept points, slope = a and predicted = b.
+    more than the boundary; a slope needs two distinct sizes (NaN otherwise). On exact power
+    laws t = c·sᵃ, ops = c'·sᵇ over the kept points, slope = a and predicted = b.
     """
     r = line.rows[line.rows["mode"] == mode]
-    keep = r[above_floor(r, floor)]
+    clean = ~r["noisy"] if "noisy" in r else True
+    keep = r[above_floor(r, floor) & clean]
     out = {"mode": mode, "n_fit": len(keep), "n": len(r), "keep": keep,
            "slope": _slope(keep, line.axis, "time_median_s"),
            "predicted": _slope(keep, line.axis, "ops_predicted"),
            "slope_big": np.nan, "n_big": 0}
-    if llc:
-        big = keep[weight_bytes(keep) > 2 * llc]
+    if boundary:
+        big = keep[weight_bytes(keep) > boundary]
         out.update(slope_big=_slope(big, line.axis, "time_median_s"), n_big=len(big))
     return out
 
 
-def fit_lines(df, llc=None) -> list:
+def fit_lines(df, boundary=None) -> list:
     """Every line of df (find_lines) with its forward and reverse fits in `line.fits`: found
     and fitted once, for the slope table and figure 2 alike."""
     floor = floors(df)
     lines = find_lines(df)
     for ln in lines:
-        ln.fits = {m: fit(ln, m, floor.get((ln.config, m), 0.0), llc) for m in ("forward", "reverse")}
+        ln.fits = {m: fit(ln, m, floor.get((ln.config, m), 0.0), boundary) for m in ("forward", "reverse")}
     return lines
 
 
@@ -196,7 +203,8 @@ def _slope(rows, axis, column) -> float:
 
 
 def textbook_ops(mode, L, m, d):
-    """The textbook's leading terms (docs/maths.md §2): forward 2Lm²d, reverse 2Lm² + 2md."""
+    """The textbook's large-L approximations (docs/maths.md §2): forward 2Lm²d, reverse
+    2Lm² + 2md (the exact counts have L − 1 products of m × m: exact_ops)."""
     L, m, d = (np.asarray(v, dtype=float) for v in (L, m, d))
     return 2 * L * m * m * d if mode == "forward" else 2 * L * m * m + 2 * m * d
 
@@ -209,10 +217,22 @@ def curve(line: Line, mode: str, xs):
     return textbook_ops(mode, v["L"], v["m"], v["d"])
 
 
-def scale_to(points_x, points_t, line, mode) -> float:
-    """The factor c of c·textbook_ops that best matches the times (least squares in logs)."""
-    f = curve(line, mode, np.asarray(points_x, dtype=float))
-    return float(np.exp(np.mean(np.log(np.asarray(points_t, dtype=float)) - np.log(f))))
+def exact_ops(line: Line, mode: str, xs):
+    """The exact closed form (modes.predict.ops_for) of the line's target along the line,
+    at integer sizes xs."""
+    out = []
+    for x in xs:
+        v = {**line.fixed, line.axis: int(x)}
+        if line.tied:
+            v["d"] = int(x)
+        out.append(predict.ops_for(line.target, mode, v["L"], v["m"], v["d"], v["K"]).total)
+    return np.asarray(out, dtype=float)
+
+
+def scale_to(points_t, counts) -> float:
+    """The factor c of c·counts that best matches the times (least squares in logs)."""
+    t, f = np.asarray(points_t, dtype=float), np.asarray(counts, dtype=float)
+    return float(np.exp(np.mean(np.log(t) - np.log(f))))
 
 
 # -- ratios -------------------------------------------------------------------------------
@@ -230,4 +250,5 @@ def ratios(df) -> pd.DataFrame:
     out["model_ratio"] = f.loc[both, "time_model_s"] / r.loc[both, "time_model_s"]
     out["t_forward"] = f.loc[both, "time_median_s"]
     out["t_reverse"] = r.loc[both, "time_median_s"]
+    out["noisy"] = f.loc[both, "noisy"] | r.loc[both, "noisy"] if "noisy" in f else False
     return out.reset_index()

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import cmdline as cli, meta, safefs, store
-from bench.report import analysis, modeplots, plots, table
+from bench.report import analysis, modeplots, noise, page as pg, plots, slides, table
 from bench.errors import DamagedError, UsageError
 from bench.rows import damage_note
 
@@ -33,16 +33,50 @@ def parser(command="report") -> argparse.ArgumentParser:
     p.add_argument("--plots-dir", default=os.environ.get("FWDREV_PLOTS_DIR", "plots"))
     p.add_argument("--reference", action="store_true",
                    help="make this run the committed reference (results/ and plots/reference)")
+    p.add_argument("--format", metavar="F[,F…]",
+                   help="the figures' file formats, any of png, svg, pdf (default png); with "
+                   "--table, the table's: md, csv or latex (default md)")
+    p.add_argument("--dpi", type=int, metavar="N",
+                   help=f"resolution of PNG figures, 1 to {pg.MAX_DPI} (default 100; 200 with "
+                   "--style slide)")
+    p.add_argument("--style", default="paper", metavar="STYLE",
+                   help=f"the figures' look: {' or '.join(pg.LOOKS)} (slide: 16:9, fonts of "
+                   "14 pt and more; default paper)")
     p.add_argument("--table", action="store_true",
+                   help="print only the slide table (forward against reverse on the headline "
+                   "lines) in --format, and write nothing")
+    p.add_argument("--points", action="store_true",
                    help="also print every point's median and IQR (one line per point and mode)")
     return p
+
+
+def drawing(args) -> "pg.Page | str":
+    """The Page the arguments ask for (or, with --table, the table's format); a one-line
+    UsageError on an unknown format or style or a dpi out of range."""
+    if args.style not in pg.LOOKS:
+        raise UsageError(f"--style {args.style!r}: use {' or '.join(pg.LOOKS)}")
+    if args.dpi is not None and not 0 < args.dpi <= pg.MAX_DPI:
+        raise UsageError(f"--dpi {args.dpi}: use 1 to {pg.MAX_DPI}")
+    if args.table:
+        fmt = args.format or "md"
+        if fmt not in slides.FORMATS:
+            raise UsageError(f"--format {fmt!r} with --table: use one of {', '.join(slides.FORMATS)}")
+        return fmt
+    formats = tuple(f.strip().lower() for f in (args.format or "png").split(","))
+    bad = [f for f in formats if f not in pg.FORMATS]
+    if bad or not formats:
+        raise UsageError(f"--format {args.format!r}: use any of {', '.join(pg.FORMATS)}, "
+                         "comma-separated (md, csv, latex go with --table)")
+    dpi = args.dpi or (200 if args.style == "slide" else 100)
+    return pg.Page(formats=tuple(dict.fromkeys(formats)), dpi=dpi, look=args.style)
 
 
 def run_command(argv, command="report") -> int:
     """The report (bench.report.main runs it): check the arguments and the run, then draw."""
     args = parser(command).parse_args(argv)
-    root = cli.check_dir("--results-dir", args.results_dir, write=args.reference)
-    plots_root = cli.check_dir("--plots-dir", args.plots_dir)
+    page = drawing(args)
+    root = cli.check_dir("--results-dir", args.results_dir, write=args.reference and not args.table)
+    plots_root = cli.check_dir("--plots-dir", args.plots_dir, write=not args.table)
     run_dir = store.resolve_run(root, args.run)
     rows, bad = store.read_checked(run_dir / "points.csv")
     if not rows:
@@ -51,13 +85,19 @@ def run_command(argv, command="report") -> int:
     if bad:
         warn(damage_note(run_dir / "points.csv", bad))
     info = _meta(run_dir, warn)
+    if args.table:
+        core = analysis.engines_only(analysis.load(run_dir, rows))
+        print(slides.render(slides.rows(analysis.fit_lines(core, boundary_of(info))), page))
+        return 0
+    out = plots_root / (root / store.REFERENCE if args.reference else run_dir).resolve().name
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--plots-dir {args.plots_dir}: {out} is not a directory")
     if args.reference:
         run_dir = _to_reference(run_dir, root / store.REFERENCE)
-    out = plots_root / run_dir.resolve().name
-    path, summary = make_report(run_dir, out, rows, info)
+    path, summary = make_report(run_dir, out, rows, info, page)
     if not args.reference and _is_latest(root, run_dir, args.run):
         store.set_latest(plots_root, out)
-    if args.table:
+    if args.points:
         print(table.point_table(rows))
     print(summary)
     print(f"report: {path}")
@@ -89,30 +129,47 @@ def _is_latest(root, run_dir, asked):
     return latest.exists() and latest.resolve() == run_dir.resolve()
 
 
-def make_report(run_dir: Path, out: Path, rows=None, info=None):
-    """Write the figures and REPORT.md into out; return (REPORT.md path, summary text).
-    rows and info: the run's checked rows and meta.json, when already read. Drawn into a
-    temporary folder and swapped in whole (bench.safefs): an interrupted report leaves the
-    previous one as it was; a link at out is refused."""
-    summary_text = safefs.build_folder(out, lambda tmp: _draw(run_dir, tmp, rows, info))
-    return out / "REPORT.md", summary_text
+def make_report(run_dir: Path, out: Path, rows=None, info=None, page=None):
+    """Write the figures, figures.json and REPORT.md into out; return (REPORT.md path,
+    summary text). rows and info: the run's checked rows and meta.json, when already read;
+    page: the drawing settings (bench.report.page.Page; default PNG, paper, 100 dpi). Drawn
+    into a temporary folder and swapped in whole (bench.safefs): an interrupted report
+    leaves the previous one as it was, and a figure it drew that no longer applies goes; a
+    link at out is refused."""
+    def fill(tmp):
+        text, summ = draw(run_dir, tmp, rows, info, page or pg.Page())
+        store.atomic_write(tmp / "REPORT.md", text)
+        return summ
+    return out / "REPORT.md", safefs.build_folder(out, fill)
 
 
-def _draw(run_dir, out, rows, info) -> str:
-    """Draw the figures and write REPORT.md into the (new, empty) folder out; the summary."""
+def draw(run_dir: Path, out: Path, rows, info, page):
+    """Draw every figure into the folder out and write its figures.json; return (REPORT.md's
+    text, the summary)."""
     df = analysis.load(run_dir, rows)
     info = store.read_meta(run_dir / "meta.json", {}) if info is None else info
     machine = meta.machine_label(info.get("machine", {}))
+    page.machine = machine
     core = analysis.engines_only(df)  # figures 1-5 and the fits: forward, reverse, uniform
     rat = analysis.ratios(core)
-    llc = info.get("machine", {}).get("llc_bytes")
-    lines = analysis.fit_lines(core, llc)
-    figs = {**plots.all_figures(core, rat, out, machine, lines),
-            **modeplots.all_figures(df, out, machine)}
+    boundary = boundary_of(info)
+    lines = analysis.fit_lines(core, boundary)
+    figs = {**plots.all_figures(core, rat, out, page, lines, boundary),
+            **modeplots.all_figures(df, out, page, info)}
+    pg.write_figures_json(page, out)
     fits = slope_table(lines)
-    text = markdown(run_dir, info, machine, df, rat, fits, figs)
-    store.atomic_write(out / "REPORT.md", text)
-    return summary(run_dir, info, machine, df, rat, fits)
+    text = markdown(run_dir, info, machine, df, rat, fits, figs, lines)
+    return text, summary(run_dir, info, machine, df, rat, fits)
+
+
+def boundary_of(info):
+    """The cache boundary the fits and figures use: the one the run's calibration measured
+    (meta.json's machine.cache_boundary_bytes, or from its calibrations), else twice the
+    last-level cache sysfs reports; None without either."""
+    from bench.model import machine_boundary
+    m = info.get("machine", {}) or {}
+    b = m.get("cache_boundary_bytes") or machine_boundary(info.get("calibration"))
+    return b or (2 * m["llc_bytes"] if m.get("llc_bytes") else None)
 
 
 # -- numbers --------------------------------------------------------------------------------
@@ -137,9 +194,11 @@ def slope_table(lines) -> list:
 
 
 def ratio_ranges(rat) -> list:
-    """Per target: the measured time-ratio and predicted op-ratio ranges."""
+    """Per target: the measured time-ratio and predicted op-ratio ranges, over the points
+    not noisy in either mode."""
     out = []
-    for target, g in rat.groupby("target"):
+    clean = rat[~rat.noisy] if "noisy" in rat else rat
+    for target, g in clean.groupby("target"):
         ops = g.ops_ratio[np.isfinite(g.ops_ratio)]
         out.append({"target": target, "points": len(g), "t_min": g.time_ratio.min(),
                     "t_max": g.time_ratio.max(), "o_min": ops.min(), "o_max": ops.max()})
@@ -155,11 +214,12 @@ def _points(df, status):
 
 
 # -- REPORT.md --------------------------------------------------------------------------------
-def markdown(run_dir, info, machine, df, rat, fits, figs) -> str:
-    """The report: provenance, counts, fitted exponents, ratio ranges, every figure, and
-    the points that disagreed, failed or were skipped."""
-    parts = [_header(run_dir, info, machine), _status_section(df), _fit_section(fits),
-             _ratio_section(rat), _modes_section(df),
+def markdown(run_dir, info, machine, df, rat, fits, figs, lines=()) -> str:
+    """The report: provenance, counts, the slide table, fitted exponents, ratio ranges,
+    every figure, and the points that were noisy, disagreed, failed or were skipped."""
+    parts = [_header(run_dir, info, machine), _status_section(df), _noisy_section(df),
+             _slide_section(lines), _fit_section(fits, info), _ratio_section(rat),
+             _modes_section(df),
              "\n".join(modeplots.model_section(df) + modeplots.calibration_lines(info)),
              "\n".join(modeplots.memory_section(df)), _figure_section(figs),
              _problem_section(df), _skip_section(df)]
@@ -171,8 +231,11 @@ def _header(run_dir, info, machine):
     v = info.get("versions", {})
     sessions = "; ".join(f"`{s['command']}` ({s.get('seconds', '?')} s)"
                          for s in info.get("sessions", []))
+    incomplete = ([f"**This run is incomplete**: not every point of its grid has a result "
+                   f"(run the same sweep again to resume it); what follows covers "
+                   f"{_counts_text(info)}.", ""] if info.get("complete") is False else [])
     return "\n".join([
-        f"# fwdrev benchmark report — {info.get('run_id', run_dir.name)}", "",
+        f"# fwdrev benchmark report — {info.get('run_id', run_dir.name)}", "", *incomplete,
         f"- machine: {machine} ({info.get('machine', {}).get('platform', '')})",
         f"- date: {info.get('date', '?')}; commit {str(git.get('commit'))[:12]}"
         f"{' (dirty)' if git.get('dirty') else ''}",
@@ -180,7 +243,37 @@ def _header(run_dir, info, machine):
         f"- numpy {v.get('numpy')}, torch {v.get('torch')}, pytest-benchmark "
         f"{v.get('pytest-benchmark')}, Python {v.get('python')}; BLAS: "
         f"{', '.join(sorted({b.get('internal_api', '?') for b in info.get('blas', [])}))}",
-        f"- timing: {info.get('timing')}; guards: {info.get('guards')}", ""])
+        f"- timing: {_settings(info.get('timing'))}; guards: {_settings(info.get('guards'))}",
+        f"- cache: {_cache_text(info)}", ""])
+
+
+def _settings(d) -> str:
+    """A settings dict as `key = value, …` (– when absent)."""
+    if not isinstance(d, dict) or not d:
+        return "–"
+    return ", ".join(f"{k} = {v}" for k, v in d.items())
+
+
+def _counts_text(info) -> str:
+    c = info.get("counts") or {}
+    return ", ".join(f"{v} {k}" for k, v in c.items()) + " rows" if c else "the rows it has"
+
+
+def _mib(n) -> str:
+    return f"{n / 2 ** 20:g} MiB"
+
+
+def _cache_text(info) -> str:
+    """The measured cache boundary beside the last-level cache sysfs reports."""
+    from bench.model import machine_boundary
+    m = info.get("machine", {}) or {}
+    b = m.get("cache_boundary_bytes") or machine_boundary(info.get("calibration"))
+    llc = m.get("llc_bytes")
+    sysfs = f"last-level cache {_mib(llc)} (sysfs)" if llc else "no last-level cache size (sysfs)"
+    if b:
+        return (f"read bandwidth falls off beyond {_mib(b)} of working set (measured by the "
+                f"calibration: the 'beyond cache' boundary); {sysfs}")
+    return f"{sysfs}; no measured boundary (no calibration, or no fall within 256 MiB)"
 
 
 def _status_section(df):
@@ -195,17 +288,45 @@ def _status_section(df):
             f"rows that count (peers do not).", ""])
 
 
-def _fit_section(fits):
+def _noisy_section(df):
+    ok = df[df.status == "ok"]
+    bad = ok[ok.noisy] if "noisy" in ok else ok.iloc[:0]
+    if bad.empty:
+        return ""
+    lines = ["## Noisy points", "", f"**{noise.warning(len(bad), len(ok))}.**", "",
+             "| point | mode | median | IQR | rounds |", "|---|---|---:|---:|---:|"]
+    for r in bad.head(30).itertuples():
+        lines.append(f"| `{r.point_key}` | {r.mode} | {slides.seconds(r.time_median_s)} | "
+                     f"{slides.seconds(r.time_iqr_s)} | {int(r.rounds) if r.rounds == r.rounds else '–'} |")
+    if len(bad) > 30:
+        lines.append(f"| … and {len(bad) - 30} more | | | | |")
+    return "\n".join(lines + [""])
+
+
+def _slide_section(lines):
+    table = slides.rows(lines)
+    if not table:
+        return ""
+    return "\n".join(["## Forward against reverse on the headline lines", "",
+                      "At each headline line's largest point timed cleanly in both modes: the "
+                      "exact operation counts (modes.predict), the median times, their ratios, "
+                      "and the calibrated model's times (`fwdrev report --table --format "
+                      "md|csv|latex` prints this table alone).", "", slides.render(table), ""])
+
+
+def _fit_section(fits, info=None):
+    if not fits:
+        return "## Fitted exponents\n\nNo line of three sizes or more in this run: nothing to fit.\n"
     lines = ["## Fitted exponents (time ∝ size^slope)", "",
              f"Fitted by least squares on log–log axes over the points whose median time is at "
              f"least {analysis.FIT_FACTOR:g}× its per-call floor: the same call on the chain of "
              "width 1, timed beside it (floor_s; rows without one: the smallest time of that "
              "mode and configuration). Below that the fixed cost of a call dominates. "
              "'counts' is the slope the exact operation counts give over the same points. "
-             "'beyond cache' fits only the points whose weights exceed twice the last-level "
-             "cache: reverse mode is memory-bound (GEMV, docs/maths.md §6), and a line that crosses "
-             "the cache boundary fits steeper than its counts. Headline lines (plot 2) in bold; "
-             "lines with no slope in either mode are left out.",
+             f"'beyond cache' fits only the points whose weights exceed the cache boundary "
+             f"({_cache_text(info or {})}): reverse mode is memory-bound (GEMV, docs/maths.md §6), and a line that crosses "
+             "the cache boundary fits steeper than its counts. Noisy points are not fitted. "
+             "Headline lines (plot 2) in bold; lines with no slope in either mode are left out.",
              "", "| configuration | target | line | mode | slope | counts | points fitted | "
              "beyond cache |", "|---|---|---|---|---:|---:|---:|---:|"]
     for f in fits:
@@ -218,7 +339,10 @@ def _fit_section(fits):
 
 
 def _ratio_section(rat):
-    lines = ["## Forward/reverse time ratio", "",
+    if not ratio_ranges(rat):
+        return ""
+    lines = ["## Forward/reverse time ratio", "", "Over the points timed in both modes, "
+             "noisy ones left out.", "",
              "| target | points | time ratio (min – max) | op ratio (min – max) |",
              "|---|---:|---|---|"]
     for r in ratio_ranges(rat):
@@ -244,7 +368,7 @@ def _figure_section(figs):
         lines.append("")
         if not made:
             lines += ["Not drawn: this run has no points for it.", ""]
-        for path, caption in made:
+        for path, caption in made:  # the first format; the others lie beside it
             lines += [f"![{CAPTIONS[n]}]({Path(path).name})", "", caption, ""]
     return "\n".join(lines)
 
@@ -297,4 +421,10 @@ def summary(run_dir, info, machine, df, rat, fits) -> str:
     for r in ratio_ranges(rat):
         out.append(f"  {r['target']:9} forward/reverse time ratio {r['t_min']:.3g} – "
                    f"{r['t_max']:.3g} (op ratio {r['o_min']:.3g} – {r['o_max']:.3g})")
+    ok = df[df.status == "ok"]
+    n = int(ok.noisy.sum()) if "noisy" in ok else 0
+    if n:
+        out.append(f"  warning: {noise.warning(n, len(ok))}")
+    if info.get("complete") is False:
+        out.insert(1, "  INCOMPLETE: not every point has a result; run the same sweep again")
     return "\n".join(out)

@@ -7,17 +7,13 @@ Each figure function takes the run's rows (bench.report.analysis.load) and write
 """
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from bench.report import analysis  # noqa: E402
-from bench.report.plots import TARGET_MARKERS, identity, save as _save  # noqa: E402
-from modes.registry import engines  # noqa: E402
-from bench import axes  # noqa: E402
+from bench import axes
+from bench.report import analysis, page as pg
+from bench.report.plots import CONFIG_COLOURS, by_mode_and_target, dodge, identity, noisy_dots
+from bench.report.style import style_for
+from modes.registry import engines
 
 AXES = ("m", "d", "L", "K")
 FLOOR = "hand"
@@ -34,12 +30,11 @@ def _ok(df):
     return df[(df.status == "ok") & (df.time_median_s > 0)]
 
 
-def _scatter_by_mode_and_target(ok, x, y):
+def _scatter_by_mode_and_target(page, ok, x, y):
     """A log-log scatter of column y against column x, one series per (mode, target)."""
-    fig, ax = plt.subplots(figsize=(7, 6))
-    for (mode, target), g in ok.groupby(["mode", "target"]):
-        ax.scatter(g[x], g[y], marker=TARGET_MARKERS.get(target, "o"), s=18,
-                   label=f"{mode} {target}", alpha=0.75)
+    fig, axes = page.figure()
+    ax = axes[0, 0]
+    by_mode_and_target(page, ax, ok, x, y)
     ax.set(xscale="log", yscale="log")
     return fig, ax
 
@@ -67,25 +62,39 @@ def _varying(g):
 
 
 # -- 6: every mode along a line ---------------------------------------------------------
-def modes_along_lines(df, out, machine):
-    """6. Each mode's median time along every line that times more than the two engines."""
+def modes_along_lines(df, out, page):
+    """6. Each mode's median time along every line that times more than the two engines:
+    each mode in its own style, filled engines under hollow others, drawn a little apart."""
     made = []
     for name, g in _lines(df, min_modes=3):
         axis = _varying(g)
-        fig, ax = plt.subplots(figsize=(7.5, 5.5))
-        for mode, h in g.groupby("mode"):
-            h = h.sort_values(axis)
-            style = dict(color="black", ls="--", marker="", lw=2, label=f"{FLOOR} (floor)") \
-                if mode == FLOOR else dict(marker="o", label=mode)
-            ax.plot(h[axis], h.time_median_s, **style)
+        fig, axes = page.figure(aspect=1.1)
+        ax = axes[0, 0]
+        modes = sorted(g["mode"].unique(), key=mode_order)
+        for n, mode in enumerate(modes):
+            h = g[g["mode"] == mode].sort_values(axis)
+            st = style_for(mode)
+            shift = dodge(n, len(modes))
+            ax.plot(h[axis] * shift, h.time_median_s, linestyle=st.linestyle, color=st.colour,
+                    lw=1.2, alpha=0.8)
+            clean = h[~h.noisy] if "noisy" in h else h
+            if len(clean):
+                page.dots(ax, clean[axis], clean.time_median_s, label=f"{mode} (floor)" if mode == FLOOR else mode, mode=mode,
+                          colour=st.colour, marker=st.marker, hollow=st.hollow, shift=shift,
+                          size=6.5 + 1.0 * (n % 3))
+            noisy_dots(page, ax, h, axis, "time_median_s", mode, mode, shift)
         ax.set(xscale="log", yscale="log", xlabel=axis, ylabel="median time per call (s)")
-        ax.legend(fontsize=8, ncol=2)
+        pg.plain_log(ax, "x", g[axis])
+        pg.plain_log(ax, "y")
+        ax.grid(True, which="major", alpha=0.3)
+        page.legend(ax, ncol=2)
         slug = "".join(c if c.isalnum() else "_" for c in name).strip("_")
-        made.append((_save(fig, out, f"6_modes_{slug}.png", f"every mode along {name}", machine),
+        made.append((page.save(fig, out, f"6_modes_{slug}",
+                               f"Time of one call of every mode along {name}"),
                      f"Median time of one call of every mode along the line {name}, "
-                     f"{g.config.iloc[0]}" + (f"; dashed: {FLOOR}, the same products written "
-                                              "directly with the arrays' operators (the floor)."
-                                              if FLOOR in set(g["mode"]) else ".")))
+                     f"{g.config.iloc[0]}; modes drawn a little apart along x where they coincide"
+                     + (f"; {FLOOR} (floor): the same products written directly with the "
+                        "arrays' operators." if FLOOR in set(g["mode"]) else ".")))
     return made
 
 
@@ -139,7 +148,7 @@ def floor_lines(df) -> list:
 
 
 # -- 7, 8: memory -------------------------------------------------------------------------
-def memory_vs_axes(df, out, machine):
+def memory_vs_axes(df, out, page):
     """7. Peak memory along the headline lines: counted (lines) and measured (crosses)."""
     ok = _ok(df)
     ok = ok[(ok.mem_counted_bytes > 0) & ok["mode"].isin(["forward", "reverse"])]
@@ -148,39 +157,42 @@ def memory_vs_axes(df, out, machine):
     if not panels:
         return []
     cols = 2 if len(panels) > 1 else 1
-    fig, axes = plt.subplots((len(panels) + 1) // 2, cols, figsize=(6.2 * cols, 4.6 * ((len(panels) + 1) // 2)),
-                             squeeze=False)
+    fig, axes = page.figure((len(panels) + 1) // 2, cols)
     for ax, (name, g) in zip(axes.flat, panels):
         axis = _varying(g)
         for mode, h in g.groupby("mode"):
             h = h.sort_values(axis)
-            line, = ax.plot(h[axis], h.mem_counted_bytes, label=f"{mode} counted")
+            st = style_for(mode)
+            page.draw(ax, h[axis], h.mem_counted_bytes, label=f"{mode} counted", mode=mode,
+                      kind="exact", colour=st.colour, linestyle=st.linestyle)
             meas = h[h.mem_measured_bytes > 0]
             if len(meas):
-                ax.scatter(meas[axis], meas.mem_measured_bytes, color=line.get_color(),
-                           marker="x", label=f"{mode} measured")
+                page.dots(ax, meas[axis], meas.mem_measured_bytes, colour=st.colour, mode=mode,
+                          marker=st.marker, hollow=True, size=8, label=f"{mode} measured")
         ax.set(xscale="log", yscale="log", xlabel=axis, title=name,
                ylabel="peak bytes beyond weights and x")
-        ax.legend(fontsize=8)
+        pg.plain_log(ax, "x", g[axis])
+        page.legend(ax)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
-    return [(_save(fig, out, "7_memory.png", "peak memory of one call", machine),
+    return [(page.save(fig, out, "7_memory", "Peak memory of one call, counted and measured"),
              f"Peak memory of one call along the headline lines ({panels[0][1].config.iloc[0]}): "
-             "the engine's count (lines) and tracemalloc's measurement (crosses; numpy only). "
+             "the engine's count (lines) and tracemalloc's measurement (hollow; numpy only). "
              "Forward mode holds its m × d accumulator; reverse mode a few rows, or, for the "
              "parameter gradient, the tape of layer inputs and the gradients themselves.")]
 
 
-def time_vs_memory(df, out, machine):
+def time_vs_memory(df, out, page):
     """8. Time against counted memory, one point per (point, mode): who pays what."""
     ok = _ok(df)
     ok = ok[(ok.mem_counted_bytes > 0) & ok["mode"].isin(["forward", "reverse"])]
     if ok.empty:
         return []
-    fig, ax = _scatter_by_mode_and_target(ok, "mem_counted_bytes", "time_median_s")
+    fig, ax = _scatter_by_mode_and_target(page, ok, "mem_counted_bytes", "time_median_s")
     ax.set(xlabel="counted peak bytes (beyond weights and x)", ylabel="median time per call (s)")
-    ax.legend(fontsize=8)
-    return [(_save(fig, out, "8_time_vs_memory.png", "time against memory", machine),
+    pg.plain_log(ax)
+    page.legend(ax)
+    return [(page.save(fig, out, "8_time_vs_memory", "Time of one call against its counted peak memory"),
              "Every timed (point, mode): forward mode pays in time and in its m × d accumulator; "
              "reverse mode's parameter gradient pays in the tape of layer inputs it keeps.")]
 
@@ -193,19 +205,20 @@ def model_errors(df):
     return (ok.time_model_s / ok.time_median_s - 1).abs(), ok
 
 
-def model_vs_measured(df, out, machine):
+def model_vs_measured(df, out, page):
     """9. Measured against modelled time, log-log, y = x, both modes, by target."""
     err, ok = model_errors(df)
     if ok.empty:
         return []
-    fig, ax = _scatter_by_mode_and_target(ok, "time_model_s", "time_median_s")
+    fig, ax = _scatter_by_mode_and_target(page, ok, "time_model_s", "time_median_s")
     lo, hi = min(ok.time_model_s.min(), ok.time_median_s.min()), max(ok.time_model_s.max(),
                                                                        ok.time_median_s.max())
-    identity(ax, lo, hi, f"y = x; |error| median {np.median(err):.0%}, 90th pct {np.quantile(err, 0.9):.0%}")
+    identity(page, ax, lo, hi, f"y = x; |error| median {np.median(err):.0%}, 90th pct {np.quantile(err, 0.9):.0%}")
     ax.set(xlabel="modelled time (s): calibrated rates × the plan's steps",
            ylabel="measured median time (s)")
-    ax.legend(fontsize=8)
-    return [(_save(fig, out, "9_model_vs_measured.png", "time model against measurement", machine),
+    pg.plain_log(ax)
+    page.legend(ax)
+    return [(page.save(fig, out, "9_model_vs_measured", "Measured time against the calibrated time model"),
              "Each engine row's measured time against the calibrated roofline model (no fitting): "
              "per step of the engine's plan, the larger of flops / GEMM rate and bytes / "
              "bandwidth, plus the fixed costs (bench/model.py).")]
@@ -244,13 +257,54 @@ def memory_section(df) -> list:
             f"{len(ok)} rows above 1 MiB: {r.min():.2f} – {r.max():.2f} (median {r.median():.2f}).", ""]
 
 
-def all_figures(df, out, machine) -> dict:
-    return {6: modes_along_lines(df, out, machine), 7: memory_vs_axes(df, out, machine),
-            8: time_vs_memory(df, out, machine), 9: model_vs_measured(df, out, machine)}
+# -- 10: the read bandwidth and the cache boundary --------------------------------------------
+def bandwidth(info, out, page):
+    """10. The calibrated read bandwidth against working set, per calibration, with the
+    measured cache boundary and the last-level cache sysfs reports."""
+    from bench.model import cache_boundary
+    cals = {k: c for k, c in ((info or {}).get("calibration") or {}).items() if c.get("bandwidth")}
+    if not cals:
+        return []
+    fig, axes = page.figure()
+    ax = axes[0, 0]
+    for n, (name, c) in enumerate(sorted(cals.items())):
+        colour = CONFIG_COLOURS[n % len(CONFIG_COLOURS)]
+        sizes = sorted(int(k) for k in c["bandwidth"])
+        gbs = [c["bandwidth"][str(k)] / 1e9 for k in sizes]
+        page.draw(ax, [s / 2 ** 20 for s in sizes], gbs, marker="o", colour=colour, mode="",
+                  kind="measured", label=f"read bandwidth, {name}")
+        b = c.get("cache_boundary_bytes") or cache_boundary(c["bandwidth"])
+        if b:
+            ax.axvline(b / 2 ** 20, color=colour, ls=(3 * n, (3, max(3 * len(cals) - 3, 2))), lw=1.6,
+                       label=f"measured cache boundary {b / 2 ** 20:g} MiB ({name})")
+    llc = (info.get("machine") or {}).get("llc_bytes")
+    if llc:
+        ax.axvline(llc / 2 ** 20, color="0.5", ls=":", lw=1.5,
+                   label=f"last-level cache, as sysfs reports it: {llc / 2 ** 20:g} MiB")
+    ax.set(xscale="log", yscale="log", xlabel="working set of y = A v (MiB)",
+           ylabel="read bandwidth (GB/s)")
+    pg.plain_log(ax)
+    ax.grid(True, which="major", alpha=0.3)
+    page.legend(ax)
+    return [(page.save(fig, out, "10_bandwidth", "Read bandwidth against working set, and the "
+                       "measured cache boundary"),
+             "The calibration's read bandwidth (y = A v over A of each working set, best of "
+             "repeated calls) against the working set; dashed: the measured cache boundary (dashes "
+             "interleaved where two coincide), the "
+             "largest working set still read at 1.5× the bandwidth of the largest ones "
+             "(bench.model.cache_boundary); dotted: the last-level cache sysfs reports, which "
+             "on a virtual machine need not be the cache the process gets.")]
+
+
+def all_figures(df, out, page, info=None) -> dict:
+    return {6: modes_along_lines(df, out, page), 7: memory_vs_axes(df, out, page),
+            8: time_vs_memory(df, out, page), 9: model_vs_measured(df, out, page),
+            10: bandwidth(info, out, page)}
 
 
 CAPTIONS = {6: "Every mode along a line", 7: "Peak memory along the lines",
-            8: "Time against memory", 9: "The time model against measurement"}
+            8: "Time against memory", 9: "The time model against measurement",
+            10: "Read bandwidth and the cache boundary"}
 
 
 def calibration_lines(info) -> list:

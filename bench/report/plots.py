@@ -7,196 +7,269 @@ whose modes disagree is listed in the report, never plotted.
 """
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+from matplotlib.colors import LogNorm
 
-matplotlib.use("Agg")  # before pyplot: files only, never a window
+from bench.report import analysis, page as pg
+from bench.report.style import style_for
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import LogNorm  # noqa: E402
-from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator  # noqa: E402
-
-from bench.report import analysis  # noqa: E402
-
-DPI = 100
-COLORS = {"forward": "tab:blue", "reverse": "tab:orange"}
-TARGET_MARKERS = {"gradient": "o", "params": "s", "jacobian": "^"}
-
-
-def save(fig, out, name, title, machine):
-    """Title a figure with the machine, write it as out/name (PNG), close it."""
-    fig.suptitle(f"{title}\n{machine}", fontsize=11)
-    fig.tight_layout()
-    path = out / name
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
+TARGET_LOOK = {"gradient": (False, 6.0), "params": (True, 8.5), "jacobian": (True, 11.0)}
+"""A target's fill (hollow?) and marker size where one figure shows several: the mode keeps
+its colour and marker shape."""
+CONFIG_COLOURS = ("#222222", "#00838f", "#9e7a00", "#6a1b9a", "#c2185b", "#558b2f", "#5d4037")
+"""Colours of configurations where a figure tells them apart (no mode's colour)."""
+NOISY_MARKER = "x"
+DODGE = 0.035
+"""How far apart (a fraction of x, on a log axis) coincident series are drawn."""
 
 
-def identity(ax, lo, hi, label="identity (y = x)"):
-    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label=label)
+def identity(page, ax, lo, hi, label="identity (y = x)"):
+    page.draw(ax, [lo, hi], [lo, hi], label=label, mode="", kind="reference", colour="k",
+              linestyle="--", lw=1)
 
 
-def _plain_log_ticks(ax, xs=None):
-    """No 2×10¹-style minor labels on x; with xs, ticks at the sizes measured, as integers.
-    (y keeps matplotlib's labels: over less than a decade the minor ones are all there is.)"""
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    if xs is not None:
-        xs = sorted({int(v) for v in xs})
-        ax.xaxis.set_major_locator(FixedLocator(xs))
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xticklabels([str(v) for v in xs], rotation=45 if len(xs) > 6 else 0)
+def dodge(n, k):
+    """The factor that moves the n-th of k coincident series along a log axis."""
+    return (1 + DODGE) ** (n - (k - 1) / 2)
 
 
 def _slug(text):
     return "".join(c if c.isalnum() else "_" for c in text).strip("_").replace("__", "_")
 
 
+def by_mode_and_target(page, ax, ok, x, y):
+    """One series per (mode, target): the mode's colour and marker, the target's fill and
+    size; noisy rows (not fitted) with their own marker."""
+    for (mode, target), g in ok.groupby(["mode", "target"]):
+        st = style_for(mode)
+        hollow, size = TARGET_LOOK.get(target, (True, 7.0))
+        clean = g[~g.noisy] if "noisy" in g else g
+        if len(clean):
+            page.dots(ax, clean[x], clean[y], label=f"{mode}, {target}", mode=mode,
+                      colour=st.colour, marker=st.marker, hollow=hollow or st.hollow, size=size)
+        noisy_dots(page, ax, g, x, y, mode, f"{mode}, {target}")
+
+
+def noisy_dots(page, ax, g, x, y, mode, what, shift=1.0):
+    """The noisy rows of g with the noisy marker, labelled as such."""
+    if "noisy" not in g or not g.noisy.any():
+        return
+    n = g[g.noisy]
+    page.dots(ax, n[x], n[y], shift=shift,
+              label=f"{what}: noisy, not fitted", mode=mode, kind="noisy",
+              colour=style_for(mode).colour if mode else "k", marker=NOISY_MARKER, size=9)
+
+
 # -- 1 ------------------------------------------------------------------------------------
-def ops_counted_vs_predicted(df, out, machine):
+def ops_counted_vs_predicted(df, out, page):
     """1. Counted against predicted operations, log-log, both modes, with y = x."""
     ok = df[(df.status == "ok") & (df.ops_total > 0) & (df.ops_predicted > 0)]
     if ok.empty:
         return []
-    fig, ax = plt.subplots(figsize=(7, 6))
-    for (mode, target), g in ok.groupby(["mode", "target"]):
-        ax.scatter(g.ops_predicted, g.ops_total, s=28, alpha=0.75, color=COLORS[mode],
-                   marker=TARGET_MARKERS.get(target, "o"), label=f"{mode}, {target}")
-    lo, hi = ok.ops_predicted.min() / 2, ok.ops_predicted.max() * 2
-    identity(ax, lo, hi)
-    exact = int(ok.ops_exact.sum())
+    fig, axes = page.figure()
+    ax = axes[0, 0]
+    by_mode_and_target(page, ax, ok.assign(noisy=False), "ops_predicted", "ops_total")
+    identity(page, ax, ok.ops_predicted.min() / 2, ok.ops_predicted.max() * 2)
     ax.set(xscale="log", yscale="log", xlabel="predicted operations (closed form, docs/maths.md §2–§4)",
            ylabel="counted operations (engine)")
-    ax.text(0.02, 0.97, f"{exact} of {len(ok)} counts equal their prediction exactly",
-            transform=ax.transAxes, va="top", fontsize=9)
-    ax.legend(fontsize=8, loc="lower right")
+    pg.plain_log(ax)
+    ax.text(0.02, 0.97, f"{int(ok.ops_exact.sum())} of {len(ok)} counts equal their prediction "
+            "exactly", transform=ax.transAxes, va="top")
+    page.legend(ax, loc="lower right")
     ax.grid(True, which="major", alpha=0.3)
-    p = save(fig, out, "1_ops_counted_vs_predicted.png",
-              "Counted vs predicted derivative-chain operations", machine)
-    return [(p, "Counted against predicted operations (log-log, both modes, y = x dashed).")]
+    p = page.save(fig, out, "1_ops_counted_vs_predicted",
+                  "Operations counted by the engines against the closed form")
+    return [(p, "Counted against predicted operations (log-log, both modes, y = x dashed); "
+                "filled: gradient, hollow and larger: parameters and Jacobian.")]
 
 
 # -- 2 ------------------------------------------------------------------------------------
-def time_vs_axes(lines, out, machine):
+def time_vs_axes(lines, out, page, boundary=None):
     """2. Time against m, d and L per configuration (gradient target), log-log, with the
-    textbook's curves scaled to the data and the fitted slopes in the legend (lines:
-    analysis.fit_lines)."""
+    exact operation counts scaled to the data, the textbook's large-L approximations, the
+    fitted slopes in the legend and the measured cache boundary (lines: analysis.fit_lines)."""
     lines = [ln for ln in lines if ln.target == "gradient"]
     made = []
     for config in sorted({ln.config for ln in lines}):
         panels = analysis.headline(lines, config)
         if not panels:
             continue
+        caption = (f"Time against m, d and L ({config}). Filled: the points fitted; "
+                   f"hollow: within {analysis.FIT_FACTOR:g}× of the fixed per-call cost, "
+                   "not fitted; crosses: noisy, not fitted. Dashed: the exact operation "
+                   "count (modes.predict, with its L − 1 products of m × m) times one "
+                   "constant per line and mode, fitted to the filled points; dotted, "
+                   "thin: the large-L approximations 2Lm²d (forward) and 2Lm² + 2md "
+                   "(reverse) times the same constant; dash-dot: the calibrated time "
+                   "model in absolute seconds (bench/model.py), where the run has it; "
+                   "grey vertical: the measured cache boundary (weights beyond it "
+                   "stream from memory); bars: interquartile range. Forward and reverse "
+                   "are drawn a little apart along x where they coincide.")
+        title = f"Time of one gradient call against m, d and L — {config}"
+        if page.look == "slide":  # one panel per slide, its legend beside it
+            for line in panels:
+                fig, axes = page.figure()
+                _time_panel(page, axes[0, 0], line, boundary, beside=True)
+                made.append((page.save(fig, out, f"2_time_vs_{_slug(line.label)}_{_slug(config)}",
+                                       f"Time of one gradient call against {line.label} — {config}"),
+                             caption))
+            continue
         cols = 2 if len(panels) > 1 else 1
-        rows = (len(panels) + 1) // 2
-        fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 4.8 * rows + 0.6),
-                                 squeeze=False)
+        fig, axes = page.figure((len(panels) + 1) // 2, cols, aspect=1.4, tall=1.45)
         for ax, line in zip(axes.flat, panels):
-            _time_panel(ax, line)
+            _time_panel(page, ax, line, boundary)
         for ax in list(axes.flat)[len(panels):]:
             ax.set_visible(False)
-        name = f"2_time_vs_axes_{_slug(config)}.png"
-        p = save(fig, out, name, f"Time per gradient call against each swept axis — {config}",
-                  machine)
-        made.append((p, f"Time against m, d and L ({config}); dashed: 2Lm²d (forward) and "
-                        "2Lm² + 2md (reverse) scaled to the fitted points (filled); hollow "
-                        f"points are within {analysis.FIT_FACTOR:g}× of the fixed per-call cost, "
-                        "not fitted; 'beyond cache': the slope over the points whose weights "
-                        "exceed twice the last-level cache; bars: interquartile range; "
-                        "dotted: the calibrated time model in absolute seconds (bench/model.py), "
-                        "where the run has it."))
+        made.append((page.save(fig, out, f"2_time_vs_axes_{_slug(config)}", title), caption))
     return made
 
 
-def _time_panel(ax, line):
-    for mode in ("forward", "reverse"):
+def _fit_label(mode, f):
+    if f["n_fit"] < 2 or f["slope"] != f["slope"]:
+        return f"{mode}: measured ({f['n_fit']} point{'s' if f['n_fit'] != 1 else ''} above the floor)"
+    beyond = (f"; {f['slope_big']:.2f} beyond cache" if f["n_big"] >= 2
+              and f["n_big"] < f["n_fit"] else "")
+    return f"{mode}: slope {f['slope']:.2f} on {f['n_fit']} points{beyond} (counts {f['predicted']:.2f})"
+
+
+def _time_panel(page, ax, line, boundary, beside=False):
+    modes = [m for m in ("forward", "reverse") if (line.rows["mode"] == m).any()]
+    for n, mode in enumerate(modes):
         r = line.rows[line.rows["mode"] == mode]
-        if r.empty:
-            continue
-        f = line.fits[mode]
+        st, f = style_for(mode), line.fits[mode]
+        x = r[line.axis].to_numpy(dtype=float)
+        shift = dodge(n, len(modes))
         kept = r.index.isin(f["keep"].index)
-        beyond = (f"; {_fmt(f['slope_big'])} beyond cache" if f["n_big"] >= 2
-                  and f["n_big"] < f["n_fit"] else "")
-        ax.errorbar(r[line.axis], r.time_median_s, yerr=r.time_iqr_s / 2, fmt="none",
-                    ecolor=COLORS[mode], alpha=0.5)
-        ax.scatter(r[line.axis][kept], r.time_median_s[kept], color=COLORS[mode], zorder=3,
-                   label=f"{mode}: slope {_fmt(f['slope'])} on {f['n_fit']} pts{beyond} "
-                         f"(counts give {_fmt(f['predicted'])})")
-        ax.scatter(r[line.axis][~kept], r.time_median_s[~kept], facecolors="none",
-                   edgecolors=COLORS[mode], zorder=3)
-        _curve(ax, line, mode, f["keep"] if len(f["keep"]) else r)
+        noisy = r.noisy.to_numpy() if "noisy" in r else np.zeros(len(r), bool)
+        near = ~kept & ~noisy
+        ax.errorbar(x * shift, r.time_median_s, yerr=r.time_iqr_s / 2, fmt="none", ecolor=st.colour,
+                    alpha=0.5)
+        if kept.any():
+            page.dots(ax, x[kept], r.time_median_s[kept], label=_fit_label(mode, f), mode=mode,
+                      shift=shift,
+                      colour=st.colour, marker=st.marker, size=7 if n == 0 else 5.5)
+        if near.any():
+            page.dots(ax, x[near], r.time_median_s[near], mode=mode, colour=st.colour, shift=shift,
+                      marker=st.marker, hollow=True, size=7 if n == 0 else 5.5,
+                      label=f"{mode}: near the floor, not fitted")
+        noisy_dots(page, ax, r, line.axis, "time_median_s", mode, mode, shift)
+        _counts(page, ax, line, mode, f["keep"] if len(f["keep"]) else r[~noisy] if (~noisy).any() else r)
         model = r[r.time_model_s > 0].sort_values(line.axis)
         if len(model) >= 2:  # the calibrated model, in absolute seconds: nothing fitted
-            ax.plot(model[line.axis], model.time_model_s, ":", color=COLORS[mode], lw=1.5,
-                    label=f"{mode}: time model (calibrated, not fitted)")
+            page.draw(ax, model[line.axis], model.time_model_s, linestyle="-.", colour=st.colour,
+                      label=f"{mode}: time model (calibrated)", mode=mode, kind="model")
+    _boundary_line(ax, line, boundary)
     ax.set(xscale="log", yscale="log", xlabel=line.axis, ylabel="median time per call (s)",
-           title=f"time vs {line.label}")
-    _plain_log_ticks(ax, line.rows[line.axis])
+           title=f"time against {line.label}")
+    pg.plain_log(ax, "x", line.rows[line.axis])
+    pg.plain_log(ax, "y")
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left")
+    if beside:
+        page.legend(ax, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=page.small * 0.95)
+    else:
+        page.legend(ax, below=True)
 
 
-def _curve(ax, line, mode, pts):
-    xs = np.geomspace(line.rows[line.axis].min(), line.rows[line.axis].max(), 50)
-    c = analysis.scale_to(pts[line.axis], pts.time_median_s, line, mode)
-    label = "∝ 2Lm²d" if mode == "forward" else "∝ 2Lm² + 2md"
-    ax.plot(xs, c * analysis.curve(line, mode, xs), "--", color=COLORS[mode], lw=1, label=label)
+APPROX = {"forward": "2Lm²d", "reverse": "2Lm² + 2md"}
 
 
-def _fmt(v):
-    return "n/a" if v != v else f"{v:.2f}"
+def _counts(page, ax, line, mode, pts):
+    """The exact count along the line's points, scaled to the fitted points; and the
+    textbook's large-L approximation times the same constant."""
+    xs = np.sort(line.rows[line.axis].unique()).astype(float)
+    c = analysis.scale_to(pts.time_median_s, analysis.exact_ops(line, mode, pts[line.axis]))
+    st = style_for(mode)
+    page.draw(ax, xs, c * analysis.exact_ops(line, mode, xs), linestyle="--", colour=st.colour,
+              lw=1.4, label=f"{mode}: exact op count × {_sci(c)} s", mode=mode, kind="exact")
+    where = {"axis": line.axis, "fixed": line.fixed, "tied": line.tied, "scale_s": c}
+    page.pending[-1]["line"] = where
+    if mode in APPROX:
+        page.draw(ax, xs, c * analysis.curve(line, mode, xs), linestyle=":", colour=st.colour,
+                  lw=1.0, alpha=0.7, label=f"{mode}: {APPROX[mode]} × same (large-L approx.)",
+                  mode=mode, kind="approximation")
+        page.pending[-1]["line"] = where
+
+
+def _sci(c):
+    return f"{c:.2g}"
+
+
+def _boundary_line(ax, line, boundary):
+    """A grey vertical line between the last point whose weights fit the measured cache
+    boundary and the first beyond it (none when the line does not cross it)."""
+    if not boundary:
+        return
+    r = line.rows.drop_duplicates(line.axis).sort_values(line.axis)
+    w = analysis.weight_bytes(r).to_numpy()
+    x = r[line.axis].to_numpy(dtype=float)
+    cross = np.nonzero((w[:-1] <= boundary) & (w[1:] > boundary))[0]
+    if len(cross):
+        i = cross[0]
+        ax.axvline(np.sqrt(x[i] * x[i + 1]), color="0.5", lw=1.2, ls="-", zorder=1,
+                   label=f"weights > {boundary / 2 ** 20:g} MiB: beyond cache (measured)")
 
 
 # -- 3 ------------------------------------------------------------------------------------
-def ratio_vs_ops_ratio(rat, out, machine):
+def ratio_vs_ops_ratio(rat, out, page):
     """3. Measured forward/reverse time ratio against the predicted operation ratio."""
     r = rat[np.isfinite(rat.ops_ratio) & (rat.ops_ratio > 0)]
     if r.empty:
         return []
-    fig, ax = plt.subplots(figsize=(7, 6))
-    for (config, target), g in r.groupby(["config", "target"]):
-        dots = ax.scatter(g.ops_ratio, g.time_ratio, s=28, alpha=0.8,
-                          marker=TARGET_MARKERS.get(target, "o"), label=f"{target}, {config}")
+    fig, axes = page.figure()
+    ax = axes[0, 0]
+    for n, ((config, target), g) in enumerate(r.groupby(["config", "target"])):
+        colour = CONFIG_COLOURS[n % len(CONFIG_COLOURS)]
+        marker = {"gradient": "o", "params": "s", "jacobian": "^"}.get(target, "o")
+        clean = g[~g.noisy] if "noisy" in g else g
+        if len(clean):
+            page.dots(ax, clean.ops_ratio, clean.time_ratio, label=f"{target}, {config}",
+                      mode="", colour=colour, marker=marker, size=6)
         m = g[g.model_ratio > 0]
         if len(m):
-            ax.scatter(m.ops_ratio, m.model_ratio, s=40, facecolors="none",
-                       edgecolors=dots.get_facecolor()[0], marker=TARGET_MARKERS.get(target, "o"),
-                       label=f"  modelled, {target}, {config}")
+            page.dots(ax, m.ops_ratio, m.model_ratio, label=f"modelled, {target}, {config}",
+                      mode="", kind="model", colour=colour, marker=marker, hollow=True, size=9)
+        if "noisy" in g and g.noisy.any():
+            page.dots(ax, g.ops_ratio[g.noisy], g.time_ratio[g.noisy], kind="noisy", mode="",
+                      label=f"noisy, {target}, {config}", colour=colour, marker=NOISY_MARKER, size=9)
     lo = min(r.ops_ratio.min(), r.time_ratio.min()) / 2
     hi = max(r.ops_ratio.max(), r.time_ratio.max()) * 2
-    identity(ax, lo, hi, "time ratio = op ratio")
+    identity(page, ax, lo, hi, "time ratio = op ratio")
     ax.axhline(1, color="grey", lw=0.8)
     ax.set(xscale="log", yscale="log", xlabel="predicted operation ratio forward/reverse",
            ylabel="measured time ratio forward/reverse")
-    ax.legend(fontsize=7, loc="upper left")
+    pg.plain_log(ax)
+    page.legend(ax, loc="upper left")
     ax.grid(True, which="major", alpha=0.3)
-    p = save(fig, out, "3_time_ratio_vs_ops_ratio.png",
-              "Forward/reverse: measured time ratio vs predicted operation ratio", machine)
+    p = page.save(fig, out, "3_time_ratio_vs_ops_ratio",
+                  "Forward/reverse: measured time ratio against predicted operation ratio")
     return [(p, "Time ratio against operation ratio (log-log, y = x dashed): the op ratio "
                 "bounds the time ratio from above at scale, where GEMM runs faster per "
                 "operation than GEMV (docs/maths.md §6). Hollow: the ratio the calibrated "
-                "time model predicts for the same point, which closes that gap.")]
+                "time model predicts for the same point, which closes that gap; crosses: "
+                "noisy points (left out of the ratio ranges).")]
 
 
 # -- 4 ------------------------------------------------------------------------------------
-def ratio_heatmap(rat, out, machine):
+def ratio_heatmap(rat, out, page):
     """4. Heatmap of the forward/reverse time ratio over (m, d), gradient target, one per
     configuration, at its most common (L, K)."""
     made = []
     g = rat[rat.target == "gradient"]
     for config, c in g.groupby("config"):
         L, K = c.groupby(["L", "K"]).size().idxmax()
-        grid = c[(c.L == L) & (c.K == K)].pivot_table(index="m", columns="d",
-                                                      values="time_ratio", aggfunc="median")
+        c = c[(c.L == L) & (c.K == K)]
+        grid = c.pivot_table(index="m", columns="d", values="time_ratio", aggfunc="median")
         if grid.notna().sum(axis=1).max() < 2 or grid.notna().sum().sum() < 4:
             continue  # a diagonal (d = m only) is a line, not a map: plot 2 shows it
-        made.append(_heatmap(grid, out, machine, config, L, K))
+        noisy = c.pivot_table(index="m", columns="d", values="noisy", aggfunc="max") \
+            .reindex_like(grid).fillna(False) if "noisy" in c else grid * 0
+        made.append(_heatmap(page, grid, noisy, out, config, L, K))
     return made
 
 
-def _heatmap(grid, out, machine, config, L, K):
-    fig, ax = plt.subplots(figsize=(max(7.0, 1.6 + 0.7 * grid.shape[1]),
-                                    max(4.5, 1.8 + 0.5 * grid.shape[0])))
+def _heatmap(page, grid, noisy, out, config, L, K):
+    fig, axes = page.figure(aspect=max(1.0, 0.2 + 0.1 * grid.shape[1]))
+    ax = axes[0, 0]
     vals = grid.to_numpy(dtype=float)
     ax.set_facecolor("0.9")  # cells not measured show as grey
     pos = vals[np.isfinite(vals)]
@@ -204,45 +277,53 @@ def _heatmap(grid, out, machine, config, L, K):
                    norm=LogNorm(vmin=max(pos.min(), 1e-3), vmax=max(pos.max(), 1.01)))
     for (i, j), v in np.ndenumerate(vals):
         if np.isfinite(v):
-            ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=7,
+            ax.text(j, i, f"{v:.3g}" + ("*" if noisy.to_numpy()[i, j] else ""), ha="center",
+                    va="center", fontsize=page.small,
                     color="white" if v < np.sqrt(pos.min() * pos.max()) else "black")
     ax.set_xticks(range(grid.shape[1]), [str(int(v)) for v in grid.columns], rotation=45)
     ax.set_yticks(range(grid.shape[0]), [str(int(v)) for v in grid.index])
     ax.set(xlabel="d (input width)", ylabel="m (hidden width)")
-    fig.colorbar(im, ax=ax, label="time ratio forward/reverse")
-    name = f"4_ratio_heatmap_{_slug(config)}.png"
-    p = save(fig, out, name, f"Forward/reverse time ratio over (m, d)\ngradient, L = {L}, "
-                               f"K = {K}, {config}", machine)
+    bar = fig.colorbar(im, ax=ax, label="time ratio forward/reverse")
+    bar.ax.yaxis.set_minor_formatter(pg.NullFormatter())
+    bar.ax.yaxis.set_major_formatter(pg.FuncFormatter(lambda v, _: pg.plain(v)))
+    cells = [(d, m) for (m, d), v in grid.stack().items() if v == v]
+    page.record("time ratio forward/reverse", "", "measured", "viridis", "cell",
+                [d for d, _ in cells], [m for _, m in cells])
+    page.pending[-1]["z"] = [float(grid.loc[m, d]) for d, m in cells]
+    p = page.save(fig, out, f"4_ratio_heatmap_{_slug(config)}",
+                  f"Forward/reverse time ratio over (m, d): gradient, L = {L}, K = {K}, {config}")
     return p, (f"Forward/reverse time ratio over (m, d) ({config}, L = {L}, K = {K}); grey "
-               "cells were not measured.")
+               "cells were not measured; * marks a noisy cell.")
 
 
 # -- 5 ------------------------------------------------------------------------------------
-def jacobian_crossover(rat, out, machine):
+def jacobian_crossover(rat, out, page):
     """5. Jacobian target: time ratio against d/K, with the predicted operation ratio and
     the crossover at d ≈ K (forward cheaper below, reverse above)."""
     j = rat[(rat.target == "jacobian") & np.isfinite(rat.ops_ratio) & (rat.ops_ratio > 0)]
     if j.empty:
         return []
     j = j.assign(dK=j.d / j.K)
-    fig, ax = plt.subplots(figsize=(7.5, 6))
+    fig, axes = page.figure(aspect=1.1)
+    ax = axes[0, 0]
     for n, ((config, m, L, varies), g) in enumerate(_jacobian_groups(j)):
         g = g.sort_values("dK")
-        color = f"C{n % 10}"
-        ax.plot(g.dK, g.time_ratio, "o-", color=color,
-                label=f"measured, {varies} varies (m={m}, L={L}, {config})")
-        ax.plot(g.dK, g.ops_ratio, ":", color=color, label="predicted op ratio")
+        colour = CONFIG_COLOURS[n % len(CONFIG_COLOURS)]
+        page.draw(ax, g.dK, g.time_ratio, marker="o", colour=colour, mode="", kind="measured",
+                  label=f"measured, {varies} varies (m = {m}, L = {L}, {config})")
+        page.draw(ax, g.dK, g.ops_ratio, linestyle=":", colour=colour, mode="", kind="exact",
+                  label=f"exact op ratio, {varies} varies")
     ax.axvline(1, color="k", lw=0.8, ls="--", label="d = K")
     ax.axhline(1, color="grey", lw=0.8)
     ax.set(xscale="log", yscale="log", xlabel="d / K (input width / output width)",
            ylabel="time ratio forward/reverse (>1: reverse faster)")
-    _plain_log_ticks(ax)
-    ax.legend(fontsize=7, loc="upper left")
+    pg.plain_log(ax)
+    page.legend(ax, loc="upper left")
     ax.grid(True, which="major", alpha=0.3)
-    p = save(fig, out, "5_jacobian_crossover.png",
-              "Full Jacobian: forward/reverse time ratio vs d/K (crossover at d ≈ K)", machine)
+    p = page.save(fig, out, "5_jacobian_crossover",
+                  "Full Jacobian: forward/reverse time ratio against d/K (crossover at d ≈ K)")
     return [(p, "Jacobian target: forward/reverse time ratio against d/K, dotted the "
-                "predicted operation ratio; forward mode wins left of d = K, reverse right.")]
+                "exact operation ratio; forward mode wins left of d = K, reverse right.")]
 
 
 def _jacobian_groups(j):
@@ -252,13 +333,13 @@ def _jacobian_groups(j):
         for varies, fixed in (("K", "d"), ("d", "K")):
             for _, h in g.groupby(fixed):
                 if h[varies].nunique() >= 2:
-                    out.append(((config, m, L, f"{varies} ({fixed}={int(h[fixed].iloc[0])})"), h))
+                    out.append(((config, m, L, f"{varies} ({fixed} = {int(h[fixed].iloc[0])})"), h))
     return out
 
 
-def all_figures(df, rat, out, machine, lines) -> dict:
+def all_figures(df, rat, out, page, lines, boundary=None) -> dict:
     """{number: [(path, caption)]} for the five figures (lines: analysis.fit_lines of df)."""
-    return {1: ops_counted_vs_predicted(df, out, machine),
-            2: time_vs_axes(lines, out, machine),
-            3: ratio_vs_ops_ratio(rat, out, machine), 4: ratio_heatmap(rat, out, machine),
-            5: jacobian_crossover(rat, out, machine)}
+    return {1: ops_counted_vs_predicted(df, out, page),
+            2: time_vs_axes(lines, out, page, boundary),
+            3: ratio_vs_ops_ratio(rat, out, page), 4: ratio_heatmap(rat, out, page),
+            5: jacobian_crossover(rat, out, page)}

@@ -9,12 +9,13 @@ import sys
 import time
 from collections import Counter
 
-from bench import cmdline as cli, meta, plugins, store
+from bench import cmdline as cli, meta, model, plugins, store
 from bench.sweep import extras, grid, runs, shard, timing
 from bench.points import set_threads
 from bench.sweep.presets import AXES, GUARD_DEFAULTS, PRESETS, TIMING_DEFAULTS
 from bench.errors import UsageError
 from bench.sweep.runlock import RunLock
+from bench.report import noise
 
 from bench.rows import SCHEMA  # noqa: E402,F401  (meta.json's schema; bench.merge reads it here)
 
@@ -237,6 +238,7 @@ def _write_meta(run_dir, spec, run_id, command, argv, cals):
                 "guards": spec["guards"], "tolerance_by_dtype": timing.TOL,
                 "plugins": spec["plugins"]}
     session["calibration"] = {"/".join(map(str, k)): v for k, v in cals.cache.items()}
+    session["machine"]["cache_boundary_bytes"] = model.machine_boundary(session["calibration"])
     doc = {**defining, **old, **session, "complete": False,
            "sessions": old.get("sessions", []) + [{"date": session["date"],
                                                      "command": session["command"]}]}
@@ -249,10 +251,12 @@ def _finish_meta(run_dir, expanded, seconds, rc) -> Counter:
     want = {(p.key(), m) for p, modes, _ in expanded for m in modes}
     have = {(r["point_key"], r["mode"]) for r in rows if r["status"] in (*store.DONE, "skipped")}
     counts = Counter(r["status"] for r in rows)
+    counts["noisy"] = noise.count_rows(rows)
     path = run_dir / "meta.json"
     doc = store.read_meta(path, {})
     doc["sessions"][-1].update(seconds=round(seconds, 1), exit_status=rc)
-    doc.update(complete=want <= have, counts=dict(counts), finished=meta.utc_now())
+    doc.update(complete=want <= have, finished=meta.utc_now(),
+               counts={k: v for k, v in counts.items() if k != "noisy"})
     store.write_json(path, doc)
     return counts
 
@@ -265,6 +269,9 @@ def _report_end(command, run_dir, counts, rc, strict, quiet=False) -> int:
     if rc == 130:
         print(f"{command}: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+    if counts.get("noisy"):
+        print(f"{command}: warning: {noise.warning(counts['noisy'], counts.get('ok', 0))}",
+              file=sys.stderr)
     bad = counts.get("disagree", 0) + counts.get("error", 0)
     if rc not in (0, 1) or (rc == 1 and not bad):  # 1: a disagreement or an engine error
         print(f"{command}: the benchmark process failed (exit {rc}); see "
