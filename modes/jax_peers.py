@@ -6,14 +6,15 @@
 | jax-fwd | the compiled jax.jacfwd (vmapped jvps) on JAX arrays, then block_until_ready     |
 
 The timed call returns the derivative alone, as `jax.grad` does for its users (returning f
-beside it, value_and_grad, cost 1.4x at m = 16–256 here); the value is evaluated after, untimed.
+beside it, value_and_grad, cost 1.4x at m = 16–256 here); the value is evaluated after,
+untimed.
 
 The chain's arrays are copied to JAX once per chain, and again (compiled again too) when its
 W, b or y is assigned; changed in place, they are not seen. x is copied to JAX in prepare,
 and the answer back to the chain's backend in answer(): no conversion is timed. Each (chain,
-target) is compiled once, ahead of time (jax.jit(...).lower(...).compile()), on its first
-prepare; the compile time is kept apart — `compile_seconds(chain, target)` — and never
-inside a timed call. float64 chains turn on jax_enable_x64 for the process. Without JAX
+target) is compiled once per peer, ahead of time (jax.jit(...).lower(...).compile()), on
+its first prepare; the compile time is kept apart — `compile_seconds(chain, target, peer)`
+— and never inside a timed call. float64 chains turn on jax_enable_x64 for the process. Without JAX
 installed, every call raises FwdrevError "jax not installed", which the sweep records as a
 skipped row.
 """
@@ -29,7 +30,8 @@ from .peers import (ChainFunction, Prepared, PreparedPeer, Primitives, flat_para
 from .plan import Held
 
 _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-"""chain → {"fn": ChainFunction, "params": [...], "compiled": {target: (callable, seconds)},
+"""chain → {"fn": ChainFunction, "params": [...], "compiled": {(peer, target): (callable,
+seconds)},
 "values": {"f" or "h": jitted}, "held": Held}"""
 
 
@@ -63,11 +65,11 @@ def _entry(chain):
     return e
 
 
-def compile_seconds(chain, target):
-    """Seconds spent compiling `target` ("gradient", "params", "jacobian") for this chain,
-    or None before the first call."""
+def compile_seconds(chain, target, peer="jax-rev"):
+    """Seconds `peer` spent compiling `target` ("gradient", "params", "jacobian") for this
+    chain, or None before its first call."""
     e = _CACHE.get(chain)
-    got = e and e["compiled"].get(target)
+    got = e and e["compiled"].get((peer, target))
     return got[1] if got else None
 
 
@@ -75,10 +77,13 @@ class JaxPeer(PreparedPeer):
     """One JAX peer: `name` and the transformation it uses per target."""
 
     unavailable = staticmethod(unavailable)
-    compile_seconds = staticmethod(compile_seconds)
 
     def __init__(self, name, grad, jac):
         self.name, self._grad, self._jac = name, grad, jac
+
+    def compile_seconds(self, chain, target):
+        """Seconds this peer spent compiling `target` for the chain, or None."""
+        return compile_seconds(chain, target, self.name)
 
     def prepare(self, chain, x, target) -> Prepared:
         """The compiled derivative on JAX arrays made here (compiled here on the first
@@ -89,12 +94,13 @@ class JaxPeer(PreparedPeer):
         xj = e["conv"](chain.input(x))
         argnums, what, tr = {"gradient": (1, "f", self._grad), "params": (0, "f", self._grad),
                              "jacobian": (1, "h", self._jac)}[target]
-        if target not in e["compiled"]:
+        key = (self.name, target)  # jax-rev and jax-fwd compile apart
+        if key not in e["compiled"]:
             fn = getattr(jax, tr)(getattr(e["fn"], what), argnums=argnums)
             t0 = time.perf_counter()
             compiled = jax.jit(fn).lower(e["params"], xj).compile()
-            e["compiled"][target] = (compiled, time.perf_counter() - t0)
-        compiled, params, ready = e["compiled"][target][0], e["params"], jax.block_until_ready
+            e["compiled"][key] = (compiled, time.perf_counter() - t0)
+        compiled, params, ready = e["compiled"][key][0], e["params"], jax.block_until_ready
         value_of = e["values"].setdefault(what, jax.jit(getattr(e["fn"], what)))
         b = chain.backend
         back = lambda a: b.asarray(a.__array__().copy())  # noqa: E731

@@ -166,3 +166,16 @@ def test_who_wins_shows_hand_as_the_floor_never_the_winner(floor_df):
              if ln.startswith("| ") and "× floor" not in ln}
     assert floor["reverse"] == "2.00" and floor["forward"] == "8.00" and floor["autograd"] == "4.00"
     assert "hand" not in floor
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="jax not installed")
+def test_jax_rev_and_jax_fwd_compile_their_own_functions():
+    """The bug caught: both peers keyed their compiled function by (chain, target) alone,
+    so whichever ran second timed the other's transformation."""
+    from modes import jax_peers
+    c = Chain.random([5, 4, 2], seed=5)
+    MODES["jax-rev"].prepare(c, c.random_x(), "gradient")
+    assert jax_peers.compile_seconds(c, "gradient", "jax-rev") > 0
+    assert MODES["jax-fwd"].compile_seconds(c, "gradient") is None
+    MODES["jax-fwd"].prepare(c, c.random_x(), "gradient")
+    assert MODES["jax-fwd"].compile_seconds(c, "gradient") > 0
