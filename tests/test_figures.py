@@ -200,6 +200,10 @@ def test_cache_boundary_is_where_the_bandwidth_falls():
     assert model.cache_boundary(flat) is None
     late = dict(BANDWIDTH, **{str(2 ** 24): 60, str(2 ** 25): 60})
     assert model.cache_boundary(late) == 32 * 2 ** 20
+    cals = {"torch/cpu/float64/1": {"threads": 1, "device": "cpu", "bandwidth": late},
+            "numpy/cpu/float64/2": {"threads": 2, "device": "cpu", "bandwidth": flat},
+            "numpy/cpu/float64/1": {"threads": 1, "device": "cpu", "bandwidth": BANDWIDTH}}
+    assert model.machine_boundary(cals) == 8 * 2 ** 20  # the first one-thread CPU one by name
 
 
 def test_measured_boundary_is_used_and_shown(drawn):

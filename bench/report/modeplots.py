@@ -277,6 +277,8 @@ def bandwidth(info, out, page):
         if b:
             ax.axvline(b / 2 ** 20, color=colour, ls=(3 * n, (3, max(3 * len(cals) - 3, 2))), lw=1.6,
                        label=f"measured cache boundary {b / 2 ** 20:g} MiB ({name})")
+            page.record(f"measured cache boundary ({name})", "", "measured", colour, None,
+                        [b / 2 ** 20] * 2, [min(gbs), max(gbs)])
     llc = (info.get("machine") or {}).get("llc_bytes")
     if llc:
         ax.axvline(llc / 2 ** 20, color="0.5", ls=":", lw=1.5,
