@@ -160,10 +160,14 @@ def test_style_table_is_distinct_and_deterministic():
 
 
 def test_a_registered_style_trait_wins(monkeypatch):
+    """register_mode(name, mode, style={...}): the figures draw the mode in its own style."""
+    from modes import registry
+
     class Mode:
-        style = {"colour": "#123456", "marker": "h"}
         gradient = jacobian = staticmethod(lambda *a, **k: None)
     monkeypatch.setitem(MODES, "plugin", Mode())
+    monkeypatch.setitem(registry.TRAITS, "plugin",
+                        registry.Traits(style={"colour": "#123456", "marker": "h"}))
     assert style.style_for("plugin")[:2] == ("#123456", "h")
 
 
