@@ -29,7 +29,8 @@ register_mode("reverse", reverse, counts=True, predict=counted.closed_form("reve
               direction="reverse")
 register_mode("cheapest", cheapest, counts=True, predict=counted.bracketing,
               direction="reverse")
-register_mode("hand", hand.hand, direction="reverse")
+register_mode("hand", hand.hand, direction="reverse",
+              handles={"activation": ("none",), "loss": ("squared",), "bias": ("off",)})
 register_mode("autograd", torch_peers.autograd, requires=("torch",),
               extras=torch_peers.extras)
 register_mode("func-rev", torch_peers.func_rev, requires=("torch",), extras=torch_peers.extras)

@@ -20,6 +20,8 @@ names no mode itself:
 - requires: the packages it imports; one missing is the skip reason of its rows.
 - unavailable: unavailable() → why it cannot run here beyond a missing package (a compiler
   it needs, say), or None.
+- handles: {layer axis: values} — the chains it is written for ({"activation": ("none",)}:
+  linear chains only); a point with another value is skipped, saying so. None: every chain.
 - compile_s: seconds one compilation takes (a peer that compiles per shape: the guards'
   estimate of its set-up, and the smoke test leaves out one above a second).
 - extras: extras(chain, target, call) → {column: value} of extra columns of its rows.
@@ -45,6 +47,15 @@ class Traits:
     style: dict = None
     unavailable: object = None
     compile_s: float = 0.0
+    handles: dict = None
+
+    def refuses(self, layers: dict):
+        """Why a chain of these layer kinds ({"activation": "relu", …}) is not one the mode
+        is written for (its `handles`), or None."""
+        for axis, allowed in (self.handles or {}).items():
+            if axis in layers and str(layers[axis]) not in allowed:
+                return f"written for {axis} {', '.join(allowed)} only (this point: {layers[axis]})"
+        return None
 
     def missing(self):
         """Why the mode cannot run here at all (a package it requires is missing, or its own
@@ -63,7 +74,7 @@ TRAITS: dict = {}
 
 def register_mode(name, mode, *, counts=False, predict=None, memory=None, direction="reverse",
                   execs=None, requires=(), extras=None, style=None, unavailable=None,
-                  compile_s=0.0):
+                  compile_s=0.0, handles=None):
     """Add a mode (an engine, or a peer such as torch.autograd) under `name`, with its
     traits (all optional: a mode without any is a peer that runs eagerly)."""
     for fn in ("gradient", "jacobian"):
@@ -75,7 +86,8 @@ def register_mode(name, mode, *, counts=False, predict=None, memory=None, direct
     execs = tuple(execs or getattr(mode, "execs", ("eager",)))
     MODES[name] = mode
     TRAITS[name] = Traits(bool(counts), predict, memory, direction, execs, tuple(requires), extras,
-                          style, unavailable, float(compile_s))
+                          style, unavailable, float(compile_s),
+                          {k: tuple(map(str, v)) for k, v in (handles or {}).items()} or None)
     return mode
 
 

@@ -143,3 +143,43 @@ def test_register_mode_without_traits_is_a_peer(registry):
     register_mode("needs", Bare(), requires=("no_such_package_at_all",))
     assert guards.mode_skip_reason("needs") == "no_such_package_at_all not installed"
     assert sys.modules.get("no_such_package_at_all") is None
+
+
+BROKEN = '''
+from modes import FwdrevError, register_mode
+
+class Broken:  # refuses every chain, as a mode written for other chains would
+    def gradient(self, chain, x, wrt="input", dense_B=False, check=True):
+        raise FwdrevError("broken: not this chain")
+    jacobian = gradient
+
+register_mode("broken", Broken())
+'''
+
+
+def test_a_failing_mode_fails_its_own_rows_and_a_chain_a_mode_is_not_written_for_is_skipped(
+        tmp_path, registry):
+    """Catches one mode's failure written into every later mode's row of the point (the
+    modes were prepared together), and a mode's `handles` trait ignored: hand, written for
+    linear chains, must be skipped with its reason on a ReLU point, not fail there."""
+    path = tmp_path / "broken_plugin.py"
+    path.write_text(BROKEN)
+    root = tmp_path / "results"
+    run_sweep(root, *MICRO, "--plugin", str(path), "--mode", "forward,reverse,broken,hand",
+              "--activation", "none,relu", "--run-id", "a")
+    rows = {(r["mode"], r["activation"]): r for r in store.read_rows(root / "a" / "points.csv")}
+    assert {rows[("broken", a)]["status"] for a in ("none", "relu")} == {"error"}
+    assert "broken: not this chain" in rows[("broken", "none")]["reason"]
+    assert rows[("hand", "none")]["status"] == "ok"
+    assert rows[("hand", "relu")]["status"] == "skipped"
+    assert "activation none only" in rows[("hand", "relu")]["reason"]
+    for a in ("none", "relu"):
+        assert rows[("forward", a)]["status"] == rows[("reverse", a)]["status"] == "ok"
+
+
+def test_handles_names_the_layer_kinds_a_mode_refuses():
+    t = traits("hand")
+    assert t.refuses({"activation": "none", "loss": "squared", "bias": "off"}) is None
+    assert "bias" in t.refuses({"activation": "none", "loss": "squared", "bias": "on"})
+    assert "loss" in t.refuses({"activation": "none", "loss": "softmax_ce", "bias": "off"})
+    assert traits("reverse").refuses({"activation": "relu"}) is None

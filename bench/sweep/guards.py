@@ -17,6 +17,7 @@ from modes import cuda_available, traits
 from modes.shapes import shape_plan
 
 from bench import model
+from bench.axes import LAYER_AXES
 from bench.model import ITEMSIZE
 from bench.points import Point
 
@@ -112,7 +113,11 @@ def skip_reason(point: Point, modes, limits: dict, timing: dict, cal=None):
     return None
 
 
-def mode_skip_reason(mode: str):
+def mode_skip_reason(mode: str, point: Point = None):
     """Why one mode cannot run here at all (a package its `requires` trait names is
-    missing, or its `unavailable` trait says why: a compiler), or None."""
-    return traits(mode).missing()
+    missing, or its `unavailable` trait says why: a compiler), or on this point (a chain
+    its `handles` trait leaves out), or None."""
+    t = traits(mode)
+    why = t.missing() or (point is not None and t.refuses(
+        {a: getattr(point, a) for a in LAYER_AXES}))
+    return why or None

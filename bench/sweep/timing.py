@@ -56,7 +56,7 @@ def cases_to_run(expanded, done, limits: dict, timing: dict, run_id: str,
         for mode in todo:
             row = base_row(run_id, point, mode, lines, tol)
             row["time_estimate_s"] = guards.call_seconds(point, mode, cal)
-            why = reason or guards.mode_skip_reason(mode)
+            why = reason or guards.mode_skip_reason(mode, point)
             if why:
                 skipped.append({**row, "status": "skipped", "reason": why})
             else:
@@ -104,24 +104,38 @@ def _checked(point: Point, modes=(), cal=None) -> SimpleNamespace:
     """
     if _STATE["key"] != point.key():
         _STATE.update(key=None, point=None)  # free the previous point's arrays first
-        st = SimpleNamespace(calls={}, relerr={}, info={}, error=None, chain=None)
+        st = SimpleNamespace(calls={}, relerr={}, info={}, error=None, errors={}, chain=None)
         _STATE.update(key=point.key(), point=st)
     st = _STATE["point"]
-    want = [m for m in ("reverse", "forward", *modes) if m not in st.calls]
+    want = [m for m in ("reverse", "forward", *modes) if m not in st.calls and m not in st.errors]
     if st.error or not want:
         return st
-    try:
+    try:  # forward and reverse, the reference: a failure there is the whole point's
         st.chain = st.chain or chain_for(point)
-        calls, results = prepare(point, modes=want, chain=st.chain)
-        st.calls.update(calls)
-        ref = (eager_reference(point, st.chain) if point.exec != "eager" else
-               results["reverse"] if "reverse" in results else st.calls["reverse"]())
-        for m, r in results.items():
-            st.relerr[m] = agreement({m: r, "reverse": ref}, _backend(point))
-            st.info[m] = extras.describe(point, m, r, st.calls[m], st.chain, cal)
+        _add(st, point, [m for m in want if m in ("reverse", "forward")], cal)
     except (ValueError, MemoryError, RuntimeError) as e:  # FwdrevError is a ValueError
         st.error = _one_line(e)
+        return st
+    for m in want:  # every other mode on its own: one that fails fails its own row only
+        if m not in ("reverse", "forward"):
+            try:
+                _add(st, point, [m], cal)
+            except (ValueError, MemoryError, RuntimeError) as e:
+                st.errors[m] = _one_line(e)
     return st
+
+
+def _add(st, point, modes, cal) -> None:
+    """Prepare `modes` on the point's chain, check each against reverse, keep its extras."""
+    if not modes:
+        return
+    calls, results = prepare(point, modes=modes, chain=st.chain)
+    st.calls.update(calls)
+    ref = (eager_reference(point, st.chain) if point.exec != "eager" else
+           results["reverse"] if "reverse" in results else st.calls["reverse"]())
+    for m, r in results.items():
+        st.relerr[m] = agreement({m: r, "reverse": ref}, _backend(point))
+        st.info[m] = extras.describe(point, m, r, st.calls[m], st.chain, cal)
 
 
 def _one_line(e: Exception) -> str:
@@ -150,9 +164,10 @@ def run_case(benchmark, case: dict, out_dir) -> None:
         # exact: the count equals this row's prediction (none for a mode that predicts none)
         row["ops_exact"] = row["ops_total"] == row["ops_predicted"]
     benchmark.extra_info.update(grad_relerr=relerr, ops_total=row.get("ops_total"))
-    if st.error or not relerr <= case["tol"]:
-        why = st.error or f"modes disagree: relerr {relerr:.3g} > tol {case['tol']:g}"
-        _record(out_dir, {**row, "status": "error" if st.error else "disagree", "reason": why})
+    err = st.error or st.errors.get(mode)
+    if err or not relerr <= case["tol"]:
+        why = err or f"modes disagree: relerr {relerr:.3g} > tol {case['tol']:g}"
+        _record(out_dir, {**row, "status": "error" if err else "disagree", "reason": why})
         pytest.fail(why, pytrace=False)
     try:
         benchmark(st.calls[mode])
