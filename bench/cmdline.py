@@ -177,11 +177,15 @@ def check_dir(option: str, text, write: bool = True) -> Path:
 
 def check_file(option: str, text) -> Path:
     """A file an option names, checked before anything is written: not empty, not a
-    directory, in a directory that exists and is writable."""
+    symbolic link (fwdrev never writes through one), not a directory, in a directory that
+    exists and is writable."""
     if not str(text).strip():
         raise UsageError(f"{option} is empty")
     path = Path(text)
     folder = path.parent
+    if path.is_symlink():
+        raise UsageError(f"{option} {text} is a symbolic link; fwdrev never writes through one "
+                         "(remove the link or name another file)")
     if path.is_dir():
         raise UsageError(f"{option} {text} is a directory; give a file name")
     if not folder.is_dir():

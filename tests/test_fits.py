@@ -89,22 +89,22 @@ def test_rows_without_a_floor_of_their_own_use_the_configurations():
     assert analysis.fit(only_line(own), "forward", 100.0)["n_fit"] == 2
 
 
-def test_beyond_cache_means_weights_over_twice_the_cache():
-    """slope_big fits the kept points whose weights exceed 2 × llc (strictly). Weights of
-    [d = 8, m, K = 1] at L = 1: 8m + m float64 entries, 72m bytes."""
+def test_beyond_cache_means_weights_over_the_cache_boundary():
+    """slope_big fits the kept points whose weights exceed the cache boundary (strictly).
+    Weights of [d = 8, m, K = 1] at L = 1: 8m + m float64 entries, 72m bytes."""
     ms = [8, 16, 32, 64, 128]
     wb = {m: 72 * m for m in ms}
-    llc = wb[32] / 2  # m = 32 is at exactly 2 × llc: not beyond; m = 64, 128 are
+    boundary = wb[32]  # m = 32 is exactly at the boundary: not beyond; m = 64, 128 are
     df = frame(m_line([10.0 * m for m in ms], floor=1e-9))
-    f = analysis.fit(only_line(df), "forward", 0.0, llc=llc)
+    f = analysis.fit(only_line(df), "forward", 0.0, boundary=boundary)
     assert f["n_big"] == 2 and f["slope_big"] == pytest.approx(1.0, abs=1e-9)
     assert list(analysis.weight_bytes(df.sort_values("m")).astype(int)) == [wb[m] for m in ms]
     # only kept points count: m = 128 below its floor leaves one big point, no slope
     df2 = frame(m_line([10.0 * m for m in ms[:4]], floor=1e-9) +
                 [row(m=128, d=8, t=1.0, ops=128 ** 2, floor=1.0)])
-    f2 = analysis.fit(only_line(df2), "forward", 0.0, llc=llc)
+    f2 = analysis.fit(only_line(df2), "forward", 0.0, boundary=boundary)
     assert f2["n_big"] == 1 and math.isnan(f2["slope_big"])
-    # without llc, no beyond-cache fit
+    # without a boundary, no beyond-cache fit
     assert analysis.fit(only_line(df), "forward", 0.0)["n_big"] == 0
 
 
@@ -197,8 +197,6 @@ def test_textbook_leading_terms_and_the_curve_along_a_tied_line():
 
 def test_scale_to_is_the_least_squares_factor_in_logs():
     """c minimising Σ (log t − log c·f)²: the geometric mean of t / f (here 1 and 4 → 2)."""
-    rows = [row(m=s, d=8, L=1, t=1.0) for s in (8, 16, 32)]
-    ln = only_line(frame(rows))
-    xs = [8.0, 16.0]
-    f = analysis.curve(ln, "reverse", np.array(xs))
-    assert analysis.scale_to(xs, [1 * f[0], 4 * f[1]], ln, "reverse") == pytest.approx(2.0)
+    f = np.array([3.0, 5.0])
+    assert analysis.scale_to([1 * f[0], 4 * f[1]], f) == pytest.approx(2.0)
+    assert analysis.scale_to(7.0 * f, f) == pytest.approx(7.0)

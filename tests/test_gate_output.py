@@ -172,13 +172,17 @@ def test_an_output_in_a_missing_folder_is_refused_before_anything_runs(write, tm
     assert not step.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["baseline.json"]
 
 
-def test_an_output_through_a_planted_link_replaces_the_link_not_its_target(write, tmp_path, capsys):
+def test_an_output_through_a_planted_link_is_refused_and_its_target_kept(write, tmp_path, capsys):
+    """A --json path that is a symlink someone planted: a one-line usage error before the gate
+    runs, the link and its target as they were."""
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me\n")
     link = tmp_path / "gate.json"
     link.symlink_to(victim)
-    assert cli.main(["--baseline", write(make_doc()), "--counts-only", "--json", str(link)]) == 0
-    assert victim.read_text() == "keep me\n" and json.loads(link.read_text())["exit_code"] == 0
+    assert cli.main(["--baseline", write(make_doc()), "--counts-only", "--json", str(link)]) == 2
+    assert victim.read_text() == "keep me\n" and link.is_symlink()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "symbolic link" in err[0]
 
 
 def test_markdown_and_junit_of_an_error_document():

@@ -238,18 +238,21 @@ def test_an_engine_that_raises_fails_the_count_gate(monkeypatch):
         raise FwdrevError("forward gradient: the answer is not finite")
     monkeypatch.setattr(measure, "exact_counts", broken)
     checks = list(measure.COUNT_ONLY)
-    problems = cli.count_gate(checks, {})
-    assert len(problems) == len(checks) and all("engine call failed" in p for p in problems)
+    out = cli.count_gate(checks, {})
+    assert len(out) == len(checks)
+    assert all(len(o["problems"]) == 1 and "engine call failed" in o["problems"][0] for o in out)
 
 
 def test_the_count_gate_names_every_mismatch(monkeypatch):
     checks = list(measure.COUNT_ONLY)
     monkeypatch.setattr(measure, "exact_counts", measure.predicted_counts)
     base = {c.point.key(): measure.predicted_counts(c) for c in checks}
-    assert cli.count_gate(checks, base) == []
+    assert all(o["problems"] == [] for o in cli.count_gate(checks, base))
     key = checks[0].point.key()
     base[key] = {m: {**v, "mults": v["mults"] + 1} for m, v in base[key].items()}
-    assert len(cli.count_gate(checks, base)) == len(checks[0].modes)
+    out = {o["key"]: o["problems"] for o in cli.count_gate(checks, base)}
+    assert len(out[key]) == len(checks[0].modes)
+    assert all(p == [] for k, p in out.items() if k != key)
 
 
 def test_the_relative_error_of_an_answer_with_a_nan_is_nan_wherever_it_is():

@@ -3,6 +3,8 @@ estimated as, where exactly a limit bites, and which shard each point goes to (l
 first, each to the least-loaded shard) against a hand-run of that rule."""
 import pytest
 
+from bench.errors import UsageError
+
 from bench.model import predict_seconds
 from bench.points import Point
 from bench.sweep import guards, shard
@@ -17,8 +19,8 @@ LIMITS = {"mem_budget_gb": 1e6, "max_point_s": 1e9}
                                         ("jax-fwd", "forward"), ("func-rev", "reverse"),
                                         ("autograd", "reverse"), ("jax-rev", "reverse")])
 def test_a_peer_is_estimated_as_the_engine_of_its_direction(mode, kind):
-    assert guards.kind(mode) == kind
     p = Point(L=2, m=64, d=64)
+    assert guards.kind(p, mode) == kind
     extra = 0.0 if mode in ("forward", "reverse", "cheapest") else guards.PEER_CALL_S
     assert guards.call_seconds(p, mode) == pytest.approx(guards.call_seconds(p, kind) + extra, rel=1e-12)
 
@@ -136,7 +138,7 @@ def test_shards_partition_the_grid_in_grid_order(monkeypatch):
                                         ("0/3", None), ("4/3", None), ("1/0", None), ("x", None)])
 def test_parse_a_shard(text, want):
     if want is None:
-        with pytest.raises(ValueError):
+        with pytest.raises(UsageError):
             shard.parse(text)
     else:
         assert shard.parse(text) == want

@@ -139,7 +139,8 @@ def test_prefer_last_keeps_the_later_runs_row_and_the_default_refuses():
 
 def bench_doc(run, rows):
     return {"machine_info": {"run": run}, "commit_info": {}, "datetime": "d", "version": "v",
-            "benchmarks": [{"group": r["point_key"], "extra_info": {"mode": r["mode"]}, "name": run}
+            "benchmarks": [{"group": r["point_key"], "extra_info": {"mode": r["mode"]}, "name": run,
+                            "fullname": f"test_points.py::test_point[{r['point_key']}-{r['mode']}]"}
                            for r in rows]}
 
 

@@ -229,7 +229,8 @@ def test_good_rows_of_every_kind_read_back(tmp_path):
 
 BROKEN = {
     "a key that is not its columns'": dict(point_key=Point(m=17).key()),
-    "an unknown mode": dict(mode="sideways"),
+    "a mode that is no mode's name": dict(mode="side ways/"),
+    "an empty mode": dict(mode=""),
     "an unknown status": dict(status="fine"),
     "an empty status": dict(status=""),
     "a cut timestamp": dict(finished_utc="2026-01-01T00:0"),
@@ -242,7 +243,7 @@ BROKEN = {
     "an empty count": dict(ops_total=""),
     "a count that is not an integer": dict(rounds="5.5"),
     "a memory estimate that is not an integer": dict(mem_estimate_bytes="1e3"),
-    "an empty predicted count": dict(ops_predicted=""),
+    "a predicted count that is not an integer": dict(ops_predicted="1.5"),
     "bad point columns": dict(m="many"),
 }
 
@@ -278,7 +279,8 @@ def test_a_copied_run_keeps_the_statistics_and_drops_the_per_round_times(tmp_pat
     store.upsert_rows(src / "points.csv", [row(), row("reverse")])
     store.write_json(src / "meta.json", {"run_id": "src"})
     stats = {"median": 1e-3, "rounds": 3, "data": [1e-3, 1.1e-3, 0.9e-3]}
-    store.write_json(src / "pytest-benchmark.json", {"benchmarks": [{"name": "b", "stats": dict(stats)}]})
+    store.write_json(src / "pytest-benchmark.json",
+                     {"benchmarks": [{"name": "b", "fullname": "t.py::b", "stats": dict(stats)}]})
     store.copy_run(src, dst)
     copied = store.read_json(dst / "pytest-benchmark.json")["benchmarks"][0]["stats"]
     assert copied == {"median": 1e-3, "rounds": 3}

@@ -45,7 +45,7 @@ def load(run_dir, rows=None) -> pd.DataFrame:
     df["config"] = df.apply(config_label, axis=1)
     df["floor_s"] = df.floor_s.clip(upper=_fastest_sharing_the_floor(df))
     df["noisy"] = (df.status == "ok") & noise.noisy(df.time_median_s, df.time_iqr_s,
-                                                    df.rounds.fillna(0)).fillna(False)
+                                                    df.rounds)  # unknown IQR or rounds: not flagged
     return df
 
 

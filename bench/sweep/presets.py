@@ -86,7 +86,7 @@ PRESETS = {
             # Activations (their Jacobians depend on x: a diagonal after each hidden layer) and
             # both losses, along d = m: the counts hold, and the diagonals' cost shows.
             _line(name="activations m (d = m)", activation=["none", "relu", "tanh", "sigmoid"],
-                  loss=["squared", "softmax_ce"], m=[16, 64, 256], d=["m"]),
+                  loss=["squared", "softmax_ce"], m=[16, 64, 128], d=["m"]),
             # Forward accumulation of the parameter gradient costs ≈ m⁴ at d = m: kept small.
             _line(name="params m (d = m)", target=["params"], m=[8, 16, 32, 64, 128], d=["m"]),
             _line(name="jacobian K (m = d = 256)", target=["jacobian"], m=[256], d=[256],
@@ -97,8 +97,9 @@ PRESETS = {
                   m=[16, 64, 256, 512, 1024, 2048], d=["m"]),
             _line(name="2 threads m (d = m)", threads=[2], m=[256, 512, 1024, 2048, 3072],
                   d=["m"]),
-            # Every mode, peers and the cheapest bracketing, along the d = m line.
-            _line(name="modes m (d = m)", mode=ALL_MODES, m=[16, 64, 256, 1024], d=["m"]),
+            # Every mode, peers and the cheapest bracketing, along the d = m line (torch-compile,
+            # which compiles for seconds per shape, only with --mode all or torch-compile).
+            _line(name="modes m (d = m)", mode=QUICK_MODES, m=[16, 64, 256, 1024], d=["m"]),
             # An hourglass: the cheapest bracketing multiplies through the waist first.
             _line(name="hourglass jacobian [512, m, 8, m, 512]", target=["jacobian"], L=[3],
                   waist=[8], d=[512], K=[512], m=[256, 512, 1024, 2048],
