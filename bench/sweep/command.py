@@ -132,8 +132,7 @@ def run_command(argv, command="sweep") -> int:
     # resolved here, once, against the user's directory: every child gets absolute paths
     root = cli.check_dir("--results-dir", args.results_dir, write=not args.dry_run).absolute()
     if not args.no_model:  # the time model's rates, per configuration, cached under root
-        extras.CALIBRATION.update(root=root, recalibrate=args.recalibrate, cache={},
-                                  measure=not args.dry_run)  # a dry run writes nothing
+        extras.CALIBRATION.update(root=root, recalibrate=args.recalibrate, cache={})
     run_id, new = runs.choose_run(root, spec, args, cli.warner(command))
     rc = None if new else _finished(command, root / run_id, spec, expanded, args)
     if rc is not None:
@@ -142,7 +141,8 @@ def run_command(argv, command="sweep") -> int:
         run_id += f"-shard{spec['shard'][0]}of{spec['shard'][1]}"
     if args.dry_run:
         done = set() if new or args.force else store.done_keys(root / run_id / "points.csv")
-        cases, skipped = timing.plan(expanded, done, spec["guards"], spec["timing"], run_id)
+        with extras.cached_only():  # a dry run measures and writes no calibration
+            cases, skipped = timing.plan(expanded, done, spec["guards"], spec["timing"], run_id)
         _plan_line(command, run_id, False, expanded, cases, skipped)
         return _show_plan(cases, skipped)
     run_dir = runs.claim(root, run_id, new)

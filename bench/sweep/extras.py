@@ -4,6 +4,8 @@ memory, the calibrated time model's estimate, torch's own flop count for a peer,
 JAX's compile time. One untimed call's Result is the input (bench.sweep.timing._checked)."""
 from __future__ import annotations
 
+import contextlib
+
 from modes import ENGINES, predict
 
 from bench.sweep.floor import floor_seconds
@@ -15,6 +17,16 @@ CALIBRATION = {"root": None, "recalibrate": False, "cache": {}, "measure": True}
 """Where the sweep keeps calibrations (None: the time model is off, as in a bare
 `pytest bench/`), whether to measure them again, those measured in this process, and
 whether one may be measured at all (a dry run only reads the cache)."""
+
+
+@contextlib.contextmanager
+def cached_only():
+    """Within: a calibration is read from the cache but never measured (a dry run)."""
+    CALIBRATION["measure"] = False
+    try:
+        yield
+    finally:
+        CALIBRATION["measure"] = True
 
 
 def calibration_for(point: Point):
