@@ -25,7 +25,7 @@ def describe(run_dir: Path) -> dict:
     m = meta.get("machine") or {}
     fp = (meta.get("fingerprint") or {}).get("cpu") or {}
     fam = f" fam {fp['family']} model {fp['model']}" if fp.get("family") else ""
-    out.update(date=str(meta.get("date", ""))[:16], preset=str(meta.get("preset", "")),
+    out.update(date=str(meta.get("date", ""))[:16], preset=str(meta.get("preset") or ""),
                machine=f"{m.get('cpu', '')}{fam}" + (f", {m['gpu']}" if m.get("gpu") else ""))
     try:
         rows = store.read_rows(run_dir / "points.csv")

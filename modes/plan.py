@@ -107,14 +107,10 @@ class Plan:
         self.mem, last = memory(rec, keep)
         lines = []
         infix = rec._b.operators  # calls that are the arrays' own operator: one call less a step
-        dies = {}  # step → the slots it reads last (built once: linear in the steps)
-        for s, at in last.items():
-            if s not in keep:
-                dies.setdefault(at, []).append(f"r{s}")
         for t, (name, args, n) in enumerate(rec.steps):
             op = infix.get(name) if len(args) == 2 else None
             lines.append(f"    r{n} = {args[0]} {op} {args[1]}" if op else f"    r{n} = {name}({', '.join(args)})")
-            dead = dies.get(t)
+            dead = [f"r{s}" for s, at in last.items() if at == t and s not in keep]
             if dead:  # free what no later step reads, as the counted peak assumes
                 lines.append(f"    del {', '.join(dead)}")
         ret = ", ".join(rec.spec(o) for o in out)  # after the steps: may add constants

@@ -1,9 +1,8 @@
 """The public API at its edges: absurd widths and seeds, tensors without values, arrays
-swapped for ones of another shape, an overflow inside the chain, and planning time: each
-is one FwdrevError and nothing printed beside it."""
+swapped for ones of another shape, an overflow inside the chain: each is one FwdrevError
+and nothing printed beside it."""
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,6 @@ import pytest
 import torch
 
 from modes import MODES, Chain, FwdrevError
-from modes.shapes import shape_plan
 
 
 @pytest.mark.parametrize("make, words", [
@@ -63,17 +61,3 @@ def test_an_overflow_in_the_chain_is_one_error_and_no_warning():
                        cwd=Path(__file__).resolve().parents[1])
     assert p.stderr == "", p.stderr                      # numpy's RuntimeWarning was here
     assert p.stdout.count("not finite") == 2, p.stdout
-
-
-def test_planning_is_linear_in_depth():
-    """Eight times the layers may cost about eight times as much, not sixty-four: the
-    frees of a recorded plan were found by scanning every slot at every step."""
-    def seconds(L):
-        best = float("inf")
-        for K in (3, 5):  # new widths each time: shape_plan caches what it computed
-            t0 = time.perf_counter()
-            shape_plan(tuple([4] * (L + 1) + [K]), "forward", "gradient")
-            best = min(best, time.perf_counter() - t0)
-        return best
-    seconds(50)
-    assert seconds(1600) < 20 * seconds(200)

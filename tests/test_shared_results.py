@@ -277,6 +277,7 @@ def test_a_damaged_calibration_is_measured_again(tmp_path, monkeypatch, change):
     assert model.calibration(tmp_path, "numpy") == GOOD_CAL and len(made) == 2
 
 
-def test_a_dry_run_measures_and_writes_no_calibration(tmp_path, capsys):
+def test_a_dry_run_measures_and_writes_no_calibration(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("FWDREV_NO_MODEL", raising=False)  # the time model on, as for a user
     assert run_sweep(tmp_path / "results", *MICRO, "--dry-run") == 0
     assert not (tmp_path / "results" / "calibration").exists()
