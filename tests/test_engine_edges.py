@@ -60,21 +60,35 @@ def planned_call(chain, x, body, name):
 
 
 def test_a_slice_is_no_new_storage_and_keeps_its_base_alive():
-    """v = W_0 x (6 entries); s = v[0:4] and u = s reshaped (views); w = W_1 v (2 entries).
-    Live at w's step: v (its views are returned) and w: 6 + 2. Counting the views as storage
-    (+4 +4) or freeing v once the views are made (2) would both be wrong."""
+    """v = W_0 x (6 entries); s = v[0:4] and u = s reshaped (a view of a view, returned);
+    w = W_0 x again (6 more), which reads nothing of v, and Σw (1). Live at the sum's step:
+    v, whose storage the returned u still is, w and Σw: 6 + 6 + 1. Counting the views as
+    storage (+4 +4), or freeing v after the last step that reads it or its direct view
+    (7), would be wrong."""
     chain = Chain.random([3, 6, 2], seed=0)
     x = chain.random_x()
-    W0, W1 = (layer.W for layer in chain.linear_layers)
+    W0 = chain.linear_layers[0].W
 
     def body(chain, k, x):
         v = k.matmul(W0, x)
         u = k.reshape(k.slice(v, 0, 4), (2, 2))
-        w = k.matmul(W1, v)
-        return w, u, None
+        w = k.matmul(W0, x)
+        return k.sum(w), u, None
     rec, rep = planned_call(chain, x, body, "slice-test")
-    assert rec.mem["peak"] == 6 + 2 == rep.mem["peak"]
+    assert rec.mem["peak"] == 6 + 6 + 1 == rep.mem["peak"]
     np.testing.assert_array_equal(rep.grad, (W0 @ x)[:4].reshape(2, 2))
+
+
+def test_the_profile_is_the_plan_of_the_mode_and_target_asked_for():
+    from modes import MODES, plan
+    from modes.shapes import shape_plan
+    chain = Chain.random([3, 5, 4, 2], seed=0)
+    x = chain.random_x()
+    MODES["reverse"].gradient(chain, x)
+    MODES["reverse"].jacobian(chain, x)
+    for target in ("gradient", "jacobian"):
+        assert plan.profile(chain, "reverse", target) == shape_plan([3, 5, 4, 2], "reverse", target)[0]
+    assert plan.profile(chain, "forward", "gradient") is None
 
 
 def test_an_output_lives_to_the_end():

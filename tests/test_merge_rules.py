@@ -11,6 +11,7 @@ from bench.points import Point
 from bench.report import analysis
 from bench.rows import COLUMNS
 from bench.sweep import grid
+from bench.sweep.command import run_hash
 
 
 def row(mode="forward", t=1.0, ops=100, status="ok", run="a", **kw):
@@ -81,7 +82,7 @@ def write_run(root, run_id, rows, **meta):
     info = {"run_id": run_id, "grids": [{"m": [8]}], "timing": {"max_time": 1},
             "guards": {"tol": 1e-8}, "shard": None, "complete": True, "machine": {"cpu": "c"},
             **meta}
-    info["spec_hash"] = grid.spec_hash({k: info[k] for k in ("grids", "timing", "guards")})
+    info["spec_hash"] = run_hash(info)  # as a sweep hashes it: a shard's differs
     store.write_json(d / "meta.json", info)
     return d
 
@@ -165,8 +166,9 @@ def test_merge_end_to_end(tmp_path, capsys):
         [(r1[0]["point_key"], "s1"), (r2[0]["point_key"], "s2"), (r2[1]["point_key"], "s2")])
     info = json.loads((root / "all" / "meta.json").read_text())
     assert info["shard"] is None and info["complete"] is True and info["merged_from"] == ["s1", "s2"]
-    whole = json.loads((root / "s1" / "meta.json").read_text())
-    assert info["spec_hash"] == grid.spec_hash({k: whole[k] for k in ("grids", "timing", "guards")})
+    shard1 = json.loads((root / "s1" / "meta.json").read_text())
+    assert info["spec_hash"] == grid.spec_hash({k: shard1[k] for k in ("grids", "timing", "guards")})
+    assert info["spec_hash"] != shard1["spec_hash"]
 
 
 def test_merge_refuses_one_run_twice_and_runs_of_other_grids(tmp_path, capsys):
