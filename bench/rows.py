@@ -56,6 +56,7 @@ DONE = ("ok", "disagree")
 POINT_FIELDS = axes.POINT_FIELDS
 INTS = ("mem_estimate_bytes",)
 OK_TIMES = ("time_median_s", "time_iqr_s", "time_min_s")
+POSITIVE_TIMES = ("time_median_s", "time_min_s")
 MODE_NAME = re.compile(r"[A-Za-z0-9][\w.+-]*")
 """A mode's name as a row may carry it: a row of a mode this process has not registered
 (from a plugin) is still a result."""
@@ -82,21 +83,25 @@ def row_problem(r: dict):
     if not all(_is_int(r[c]) for c in need) or \
             not all(_is_int(r[c]) for c in ("ops_predicted", "ops_total") if r[c] != ""):
         return "a count is not an integer"
-    if r["status"] == "ok" and not all(_is_time(r[c]) for c in OK_TIMES):
+    if r["status"] == "ok" and not (all(_is_time(r[c]) for c in OK_TIMES) and
+                                    all(_is_time(r[c], positive=True) for c in POSITIVE_TIMES)):
         return "a time is not a number"
     return None
 
 
 def _is_int(text) -> bool:
-    return re.fullmatch(r"-?\d+", text) is not None
+    """A count: an integer ≥ 0 (no count, size or estimate is negative)."""
+    return re.fullmatch(r"\d+", text) is not None
 
 
-def _is_time(text) -> bool:
-    """A finite number ≥ 0 (an IQR of 0, rounds alike to the clock's resolution, is one)."""
+def _is_time(text, positive=False) -> bool:
+    """A finite number ≥ 0 (an IQR of 0, rounds alike to the clock's resolution, is one);
+    positive: > 0 (a call's median or quickest time, which a log axis and a ratio take)."""
     try:
-        return math.isfinite(float(text)) and float(text) >= 0
+        v = float(text)
     except ValueError:
         return False
+    return math.isfinite(v) and (v > 0 if positive else v >= 0)
 
 
 def read_checked(path) -> tuple:
