@@ -105,12 +105,15 @@ class Plan:
         self.profile = list(rec.shapes)  # (backend call, argument shapes, output shape) per step
         keep = rec.slots_in(list(out))
         self.mem, last = memory(rec, keep)
-        lines = []
+        lines, dies = [], {}
+        for s, at in last.items():  # the step after which each slot is read no more
+            if s not in keep:
+                dies.setdefault(at, []).append(f"r{s}")
         infix = rec._b.operators  # calls that are the arrays' own operator: one call less a step
         for t, (name, args, n) in enumerate(rec.steps):
             op = infix.get(name) if len(args) == 2 else None
             lines.append(f"    r{n} = {args[0]} {op} {args[1]}" if op else f"    r{n} = {name}({', '.join(args)})")
-            dead = [f"r{s}" for s, at in last.items() if at == t and s not in keep]
+            dead = dies.get(t)
             if dead:  # free what no later step reads, as the counted peak assumes
                 lines.append(f"    del {', '.join(dead)}")
         ret = ", ".join(rec.spec(o) for o in out)  # after the steps: may add constants
