@@ -121,7 +121,7 @@ def figure(both, out: Path, label_a, label_b):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from bench.report.style import style_for
+    from bench.style import style_for
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for mode, g in both[both.apply(counted, axis=1)].groupby("mode"):  # peers: no x to plot at
         st = style_for(mode)

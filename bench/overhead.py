@@ -5,7 +5,7 @@ Per backend and device, at a tiny, a middle and a large size, the per-call time 
 with check=False (as the sweep and the gate time it), the same arithmetic written by hand
 (bench.gate.reference), and torch.autograd (reverse only: it is a reverse-mode peer); on
 CUDA also the engine replayed from a CUDA graph (exec="graph", check=False). The
-candidates are timed round-robin in one process (bench.gate.measure.interleaved, as the
+candidates are timed round-robin in one process (bench.timer.interleaved, as the
 gate's small checks are), the order rotated each round (a peer last, then untimed calls to
 settle the caches it evicted), each call on the next of 16 inputs (no answer can be
 memoised on x); a candidate's time is its
@@ -21,8 +21,8 @@ import sys
 
 from bench import cmdline as cli
 from bench.errors import UsageError
-from bench.gate.measure import interleaved
-from bench.gate.reference import REFERENCES
+from bench.timer import interleaved
+from modes.hand import PRODUCTS as REFERENCES
 from bench.stats import median
 from bench.points import Point, chain_for, set_threads
 from modes import MODES, cuda_available
@@ -65,7 +65,7 @@ def candidates(point: Point, mode: str) -> dict:
 def measure(point: Point, mode: str, seconds: float) -> dict:
     """{name: median seconds per call} and {name: median ratio to "hand"}, and the rounds.
 
-    Timed round-robin by bench.gate.measure.interleaved, the gate's small checks' timing:
+    Timed round-robin by bench.timer.interleaved, the gate's small checks' timing:
     each round times the engine, unchecked and hand calls once each in an order rotated
     round by round, then the peer (autograd) if any, then each of the three untimed: a
     peer's heavy call evicts caches, and whatever ran next would pay for it. Every call of a

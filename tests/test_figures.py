@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from bench import model, report, store
-from bench.report import analysis, document, noise, page as pg, slides, style
+from bench import noise, style
+from bench.report import analysis, document, page as pg, slides
 from modes import MODES, predict
 from sweep_helpers import fake_run
 

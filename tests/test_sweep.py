@@ -365,7 +365,7 @@ def test_help_shows_values_defaults_and_presets(capsys):
 
 
 def test_point_line_and_table():
-    from bench.report import table
+    from bench import table
     p = Point(L=2, m=8, d=8).as_dict()
     rows = [{**p, "point_key": "k", "mode": "reverse", "status": "ok", "time_median_s": "0.001",
              "time_iqr_s": "0.0001"},

@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench import axes, store
-from bench.report import noise
+from bench import axes, noise, store
 from bench.rows import CONFIG
 from modes import predict
 
@@ -160,7 +159,7 @@ def weight_bytes(rows) -> pd.Series:
 
 def fit(line: Line, mode: str, floor: float, boundary=None) -> dict:
     """Slope of log time against log size for one mode on a line, on points above the
-    floor and not noisy (bench.report.noise); with the slope the exact operation counts
+    floor and not noisy (bench.noise); with the slope the exact operation counts
     predict over the same points.
 
     With the cache boundary (bytes: the calibration's measured one, bench.model.cache_boundary,

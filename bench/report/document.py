@@ -9,7 +9,8 @@ import os
 from pathlib import Path
 
 from bench import cmdline as cli, meta, safefs, store
-from bench.report import analysis, modeplots, page as pg, plots, slides, table
+from bench import table
+from bench.report import analysis, modeplots, page as pg, plots, slides
 from bench.report.writeup import markdown, ratio_ranges, slope_table, summary  # noqa: F401
 from bench.errors import DamagedError, UsageError
 from bench.rows import damage_note

@@ -12,7 +12,7 @@ import numpy as np
 from bench import axes
 from bench.report import analysis, page as pg
 from bench.report.plots import CONFIG_COLOURS, by_mode_and_target, dodge, identity, noisy_dots
-from bench.report.style import style_for
+from bench.style import style_for
 from modes.registry import engines
 
 AXES = ("m", "d", "L", "K")

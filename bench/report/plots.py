@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.colors import LogNorm
 
 from bench.report import analysis, page as pg
-from bench.report.style import style_for
+from bench.style import style_for
 
 TARGET_LOOK = {"gradient": (False, 6.0), "params": (True, 8.5), "jacobian": (True, 11.0)}
 """A target's fill (hollow?) and marker size where one figure shows several: the mode keeps

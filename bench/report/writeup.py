@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from bench import store
-from bench.report import analysis, modeplots, noise, slides
+from bench import noise
+from bench.report import analysis, modeplots, slides
 
 CAPTIONS = {
     1: "Counted vs predicted operations",

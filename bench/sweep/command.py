@@ -9,13 +9,12 @@ import sys
 import time
 from collections import Counter
 
-from bench import cmdline as cli, meta, model, plugins, store
+from bench import cmdline as cli, meta, model, noise, plugins, store
 from bench.sweep import extras, grid, runs, shard, timing
 from bench.points import set_threads
 from bench.sweep.presets import AXES, GUARD_DEFAULTS, PRESETS, TIMING_DEFAULTS
 from bench.errors import UsageError
 from bench.sweep.runlock import RunLock
-from bench.report import noise
 
 from bench.rows import SCHEMA  # noqa: E402,F401  (meta.json's schema; bench.merge reads it here)
 

@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from bench import rounds, safefs, store
+from bench import rounds, safefs, store, table
 from bench.sweep import extras, guards, raw
-from bench.report import table
 from bench.meta import utc_now
 from bench.points import (Point, agreement, chain_for, eager_reference, predicted_ops, prepare,
                      set_threads)
