@@ -55,8 +55,9 @@ def parser(command="sweep") -> argparse.ArgumentParser:
                    help="a Python file that registers modes when imported (modes."
                    "register_mode); repeat for several. Installed `fwdrev.modes` entry "
                    "points are loaded always")
-    r.add_argument("--run-id", help="name of the run (default: <UTC time>-<preset>, "
-                   "plus -shardIofN with --shard)")
+    r.add_argument("--name", "--run-id", dest="run_id", metavar="RUN_ID",
+                   help="name of the run (default: <UTC time>-<preset> plus what the axes "
+                   "change, e.g. 20260101T120000Z-quick-torch, and -shardIofN with --shard)")
     r.add_argument("--new", action="store_true", help="do not resume the unfinished latest run")
     r.add_argument("--force", action="store_true", help="discard the run's results and redo it")
     r.add_argument("--results-dir", default=os.environ.get("FWDREV_RESULTS_DIR", "results"),
@@ -205,7 +206,7 @@ def run(args, spec, expanded, run_dir, lock, command, argv, cals=extras.OFF) -> 
     cases, skipped = timing.cases_to_run(expanded, store.done_keys(csv_path), spec["guards"],
                                          spec["timing"], run_dir.name, cals)
     _plan_line(command, run_dir.name, resuming, expanded, cases, skipped)
-    _write_meta(run_dir, spec, run_dir.name, command, argv, cals)
+    _write_meta(run_dir, spec, run_dir.name, command, argv, cals, expanded)
     store.set_latest(run_dir.parent, run_dir)
     store.upsert_rows(csv_path, skipped)  # also drops any damaged row for good
     rc, t0 = 0, time.monotonic()
@@ -225,9 +226,10 @@ def _plan_line(command, run_id, resuming, expanded, cases, skipped):
           f"{total - len(cases) - len(skipped)} done", flush=True)
 
 
-def _write_meta(run_dir, spec, run_id, command, argv, cals):
-    """meta.json: this run's spec (kept as first written: a run's settings never change)
-    and the environment of every session that worked on it."""
+def _write_meta(run_dir, spec, run_id, command, argv, cals, expanded=()):
+    """meta.json: this run's spec (kept as first written: a run's settings never change),
+    what it plans (points and rows: `fwdrev list` shows how far it got) and the
+    environment of every session that worked on it."""
     path = run_dir / "meta.json"
     old = store.read_meta(path, {})
     session = meta.gather(timing.REPO, set_threads(1))
@@ -236,7 +238,8 @@ def _write_meta(run_dir, spec, run_id, command, argv, cals):
                 "spec_hash": spec["hash"], "shard": shard.label(spec["shard"]),
                 "axes": spec["axes"], "grids": spec["grids"], "timing": spec["timing"],
                 "guards": spec["guards"], "tolerance_by_dtype": timing.TOL,
-                "plugins": spec["plugins"]}
+                "plugins": spec["plugins"],
+                "planned": {"points": len(expanded), "rows": sum(len(m) for _, m, _ in expanded)}}
     session["calibration"] = {"/".join(map(str, k)): v for k, v in cals.cache.items()}
     session["machine"]["cache_boundary_bytes"] = model.machine_boundary(session["calibration"])
     doc = {**defining, **old, **session, "complete": False,
