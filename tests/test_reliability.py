@@ -394,7 +394,7 @@ def test_bad_plots_dir(results, afile, capsys, where, words):
 
 
 @pytest.mark.parametrize("run_id, words", [
-    ("x" * 300, "at most 100"), ("latest", "not 'latest'"), ("a/b", "bad --run-id"),
+    ("x" * 300, "at most 100"), ("latest", "not 'latest'"), ("a/b", "bad --name"),
     ("reference", "committed reference"), ("a-file", "exists and is not a run directory"),
 ])
 def test_bad_run_id(results, capsys, run_id, words):

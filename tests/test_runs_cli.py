@@ -107,3 +107,13 @@ def test_rm_never_follows_a_planted_link(tmp_path):
     os.symlink(outside, d / "planted")
     assert remove.main(["a", "--results-dir", str(root)]) == 0
     assert (outside / "keep.txt").read_text() == "keep" and not d.exists()
+
+
+def test_dry_run_shows_lines_and_rates_and_calibrates_nothing(tmp_path, capsys):
+    assert run_sweep(tmp_path, "--preset", "quick", "--dry-run", "--threads", "999") == 0
+    out, err = capsys.readouterr()
+    lines = [l for l in out.splitlines() if l.startswith("  line  ")]
+    assert len(lines) == 9 and any("m (d = m)" in l and " 6 points " in l for l in lines)
+    assert "typical rates" in out and "calibration ≈" in out
+    assert "more than the" in err and len(err.strip().splitlines()) == 1   # the threads warning
+    assert not (tmp_path / "calibration").exists()                       # nothing measured

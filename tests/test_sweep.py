@@ -242,7 +242,7 @@ def test_gpu_requested_without_gpu(tmp_path):
     (["--target", "hessian"], "unknown target"),
     (["--max-time", "0"], "must be positive"),
     (["--backend", "numpy", "--device", "cuda"], "grid is empty"),
-    (["--run-id", "../x"], "bad --run-id"),
+    (["--run-id", "../x"], "bad --name"),
     (["--bogus"], "unrecognized arguments"),
 ])
 def test_bad_input(tmp_path, capsys, args, words):

@@ -22,6 +22,20 @@ from bench.points import Point
 
 BUILD_ELEMS_PER_S = 5.0e7  # drawing the random weights of a chain (outside the timed call)
 PEER_CALL_S = 2.0e-4       # a peer's fixed cost per call, without a calibration
+CHILD_START_S = 4.0        # the timing child's start: Python, pytest, numpy and torch imported
+BENCHMARK_SET_UP_S = 0.12  # per benchmark beyond its calls: pytest's test, the timer's
+# calibration, the traced memory call, the row written (the gaps between rows of a quick run,
+# less their modelled calls, on a 2-core Xeon: 0.1-0.5 s as the machine's load goes from idle)
+
+
+CALIBRATE_S = 15.0         # one calibration (bench.model.calibrate) on a 2-core Xeon, shared
+# with other work; a dry run counts it for each configuration with no cached calibration
+
+
+def overhead_seconds(n_benchmarks: int) -> float:
+    """Wall seconds a sweep spends beyond its benchmarks' modelled calls: the child's
+    start-up and each benchmark's set-up (0 when there is nothing to time)."""
+    return CHILD_START_S + BENCHMARK_SET_UP_S * n_benchmarks if n_benchmarks else 0.0
 
 DEFAULT_RATES = {
     "gemm_rate": {"1": 6e9, "16": 2e10, "128": 3e10, "1024": 3e10},

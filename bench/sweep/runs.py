@@ -14,7 +14,7 @@ import re
 import shutil
 from pathlib import Path
 
-from bench import store
+from bench import axes, store
 from bench.sweep import raw
 from bench.errors import BenchError, DamagedError, UsageError
 from bench.rows import COLUMNS, FIX, damage_note, read_checked
@@ -59,12 +59,12 @@ def choose_run(root: Path, spec: dict, args, warn) -> tuple:
 
 def run_label(spec: dict) -> str:
     """What a new run id says after its time: the preset (custom when none) and what the
-    command line changed, each axis it gives in the order of bench.axes — a word value as
-    itself (-torch), a number after its axis (-m64_256); at most 80 characters."""
+    command line changed, each axis it gives — a word axis's values as themselves (-torch),
+    a number axis's after its name (-m64_256, -dm for d tied to m); at most 80 characters."""
     parts = [spec.get("preset") or "custom"]
     for axis, values in (spec.get("axes") or {}).items():
         text = "_".join(str(v) for v in values)
-        parts.append(text if all(isinstance(v, str) for v in values) else f"{axis}{text}")
+        parts.append(f"{axis}{text}" if axes.axis(axis).type is int else text)
     label = re.sub(r"[^A-Za-z0-9._-]+", "_", "-".join(parts))
     return label[:80].rstrip("._-") or "custom"
 
