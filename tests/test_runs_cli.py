@@ -117,3 +117,16 @@ def test_dry_run_shows_lines_and_rates_and_calibrates_nothing(tmp_path, capsys):
     assert "typical rates" in out and "calibration ≈" in out
     assert "more than the" in err and len(err.strip().splitlines()) == 1   # the threads warning
     assert not (tmp_path / "calibration").exists()                       # nothing measured
+
+
+def test_load_run_types_columns_and_carries_meta(tmp_path):
+    from bench import load_run
+    assert run_sweep(tmp_path, *MICRO, "--name", "a") == 0
+    df = load_run("latest", tmp_path)
+    assert len(df) == 4 and set(df["mode"]) == {"forward", "reverse"}
+    assert str(df.m.dtype) == "Int64" and str(df.backend.dtype) == "string"
+    assert df.time_median_s.dtype.kind == "f" and (df.time_median_s > 0).all()
+    assert df.attrs["meta"]["run_id"] == "a" and df.attrs["meta"]["complete"] is True
+    assert len(load_run(tmp_path / "a")) == 4                       # a run's folder too
+    with pytest.raises(FileNotFoundError):
+        load_run("nope", tmp_path)
