@@ -130,3 +130,15 @@ def test_load_run_types_columns_and_carries_meta(tmp_path):
     assert len(load_run(tmp_path / "a")) == 4                       # a run's folder too
     with pytest.raises(FileNotFoundError):
         load_run("nope", tmp_path)
+
+
+def test_rounds_are_kept_once_in_rounds_json(tmp_path):
+    """pytest-benchmark.json keeps the statistics, rounds.json every round's time: the
+    per-round data is not stored twice (a default run's folder stays small)."""
+    from bench import rounds
+    assert run_sweep(tmp_path, *MICRO, "--min-rounds", "5", "--name", "a") == 0
+    doc = json.loads((tmp_path / "a" / "pytest-benchmark.json").read_text())
+    assert doc["benchmarks"] and all("data" not in b["stats"] and b["stats"]["rounds"] >= 5
+                                     for b in doc["benchmarks"])
+    times = rounds.load(tmp_path / "a")
+    assert len(times) == 4 and all(len(t) >= 5 for t in times.values())
