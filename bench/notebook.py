@@ -5,7 +5,7 @@
     ok = df[df.status == "ok"]
     ok.pivot_table("time_median_s", ["target", "m", "d"], "mode")
 
-One row per (point, mode), the columns of points.csv (docs/results.md), read by the
+One row per (point, mode), the columns of points.csv (results/README.md), read by the
 report's own loader (bench.report.analysis.load: damaged rows left out, numbers as
 numbers), with every axis typed from the axis table (bench.axes): an int axis as pandas
 Int64, a word axis as string; `config` and `noisy` are the report's derived columns.
