@@ -233,7 +233,7 @@ def _plan_line(command, run_id, resuming, expanded, cases, skipped, cals=extras.
     (guards.overhead_seconds), and the calibration this sweep has just made."""
     total = sum(len(m) for _, m, _ in expanded)
     bench_s = sum(c["est_s"] for c in cases)
-    extra = guards.overhead_seconds(len(cases)) + cals.seconds
+    extra = guards.overhead_seconds(cases) + cals.seconds
     if cals.root is not None and not cals.measure:  # a dry run: the calibrations still to make
         extra += guards.CALIBRATE_S * sum(v is None for v in cals.cache.values())
     print(f"{command}: run {run_id}{' (resuming)' if resuming else ''}: {len(expanded)} points, "

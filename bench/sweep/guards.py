@@ -32,10 +32,17 @@ CALIBRATE_S = 15.0         # one calibration (bench.model.calibrate) on a 2-core
 # with other work; a dry run counts it for each configuration with no cached calibration
 
 
-def overhead_seconds(n_benchmarks: int) -> float:
+def overhead_seconds(cases) -> float:
     """Wall seconds a sweep spends beyond its benchmarks' modelled calls: the child's
-    start-up and each benchmark's set-up (0 when there is nothing to time)."""
-    return CHILD_START_S + BENCHMARK_SET_UP_S * n_benchmarks if n_benchmarks else 0.0
+    start-up, each benchmark's set-up, and each distinct per-call floor's measurement
+    (bench.sweep.floor: a warm-up and a budget of calls, on the chain of width 1, plus
+    its preparation, counted as one set-up); 0 when there is nothing to time."""
+    if not cases:
+        return 0.0
+    from bench.sweep import floor
+    floors = {(floor.floor_point(Point.from_dict(c["point"])).key(), c["mode"]) for c in cases}
+    per_floor = floor.WARMUP_S + floor.BUDGET_S + BENCHMARK_SET_UP_S
+    return CHILD_START_S + BENCHMARK_SET_UP_S * len(cases) + per_floor * len(floors)
 
 DEFAULT_RATES = {
     "gemm_rate": {"1": 6e9, "16": 2e10, "128": 3e10, "1024": 3e10},
