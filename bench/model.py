@@ -187,7 +187,7 @@ def calibration(root: Path, backend="numpy", device="cpu", dtype="float64", thre
             pass
     if not measure:
         return None
-    cal = calibrate(backend, device, dtype, threads, say)
+    cal = calibrate(backend, device, dtype, threads, **({'say': say} if say else {}))
     try:
         write_json(path, cal)
     except OSError:

@@ -34,15 +34,18 @@ CALIBRATE_S = 15.0         # one calibration (bench.model.calibrate) on a 2-core
 
 def overhead_seconds(cases) -> float:
     """Wall seconds a sweep spends beyond its benchmarks' modelled calls: the child's
-    start-up, each benchmark's set-up, and each distinct per-call floor's measurement
+    start-up, each benchmark's set-up, each distinct per-call floor's measurement
     (bench.sweep.floor: a warm-up and a budget of calls, on the chain of width 1, plus
-    its preparation, counted as one set-up); 0 when there is nothing to time."""
+    its preparation, counted as one set-up), and the one call of a counting engine on numpy
+    that tracemalloc watches (bench.sweep.memory); 0 when there is nothing to time."""
     if not cases:
         return 0.0
     from bench.sweep import floor
     floors = {(floor.floor_point(Point.from_dict(c["point"])).key(), c["mode"]) for c in cases}
     per_floor = floor.WARMUP_S + floor.BUDGET_S + BENCHMARK_SET_UP_S
-    return CHILD_START_S + BENCHMARK_SET_UP_S * len(cases) + per_floor * len(floors)
+    traced = sum(c["call_s"] for c in cases if traits(c["mode"]).counts
+                 and c["point"]["backend"] == "numpy" and c["point"].get("exec", "eager") == "eager")
+    return CHILD_START_S + BENCHMARK_SET_UP_S * len(cases) + per_floor * len(floors) + traced
 
 DEFAULT_RATES = {
     "gemm_rate": {"1": 6e9, "16": 2e10, "128": 3e10, "1024": 3e10},
