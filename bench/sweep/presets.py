@@ -67,10 +67,10 @@ PRESETS = {
                   waist=[8], d=[512], K=[512], m=[512, 2048], mode=["forward", "reverse", "cheapest"]),
         ],
     },
-    # What `make bench` runs: wide enough for the slopes and the crossover, about 4 min.
+    # What `make bench` runs: wide enough for the slopes and the crossover, about 5 min.
     "default": {
         "about": "make bench: every line wide enough for slopes and the d ≈ K crossover (about "
-                 "4 min on 2 CPU cores: the reference run, plots/reference/REPORT.md)",
+                 "5 min on 2 idle CPU cores)",
         "timing": {"max_time": 0.5, "min_rounds": 5, "warmup_iterations": 3},
         "guards": {"mem_budget_gb": 4.0, "max_point_s": 150.0},
         "grids": [
