@@ -11,6 +11,7 @@ COMMANDS = {
     "compare": ("bench.compare", "two runs side by side: time ratios, medians and IQRs, "
                 "forward/reverse ratios, count differences, unpaired points"),
     "list": ("bench.listing", "the runs under results/: date, preset, machine, points, status"),
+    "rm": ("bench.remove", "remove runs (never the reference, nor a run being written)"),
     "merge": ("bench.merge", "join runs of one grid (shards, several machines) into a new run"),
     "regress": ("bench.gate.cli", "CI gate: each engine against the same products written "
                 "directly, and exact counts, vs results/baseline.json"),

@@ -1,5 +1,6 @@
-"""fwdrev list: the runs under the results directory, one line each — id, date, preset,
-machine, points (ok / rows) and status (complete, incomplete, damaged). A damaged run is
+"""fwdrev list: the runs under the results directory, one line each — id, start date, grid
+(preset and the axes given), rows and points done / planned, status (complete, incomplete,
+damaged) and machine. A damaged run is
 listed as such, with what is wrong, and never stops the listing."""
 from __future__ import annotations
 
@@ -9,14 +10,12 @@ from pathlib import Path
 
 from bench import cmdline as cli
 
-SKIP = {"calibration", "latest"}
-
-
 def describe(run_dir: Path) -> dict:
     """What `list` shows of one run directory."""
     from bench import store
     from bench.errors import BenchError
-    out = {"id": run_dir.name, "date": "", "preset": "", "machine": "", "points": "", "status": ""}
+    out = {"id": run_dir.name, "date": "", "preset": "", "machine": "", "rows": "",
+           "points": "", "status": ""}
     try:
         meta = store.read_meta(run_dir / "meta.json", {})
     except (OSError, BenchError) as e:  # any damage is shown, never raised
@@ -25,17 +24,27 @@ def describe(run_dir: Path) -> dict:
     m = meta.get("machine") or {}
     fp = (meta.get("fingerprint") or {}).get("cpu") or {}
     fam = f" fam {fp['family']} model {fp['model']}" if fp.get("family") else ""
-    out.update(date=str(meta.get("date", ""))[:16], preset=str(meta.get("preset") or ""),
+    out.update(date=store.started(run_dir)[:16], preset=grid_of(meta),
                machine=f"{m.get('cpu', '')}{fam}" + (f", {m['gpu']}" if m.get("gpu") else ""))
     try:
         rows = store.read_rows(run_dir / "points.csv")
-        ok = sum(r.get("status") == "ok" for r in rows)
-        out["points"] = f"{ok}/{len(rows)}"
+        planned = meta.get("planned") or {}
+        final = [r for r in rows if r.get("status") in (*store.DONE, "skipped")]
+        out["rows"] = f"{len(final)}/{planned.get('rows', '?')}"
+        out["points"] = f"{len({r['point_key'] for r in final})}/{planned.get('points', '?')}"
     except (OSError, BenchError) as e:
         out["status"] = out["status"] or f"damaged points.csv ({_why(e)})"
     if not out["status"]:
         out["status"] = "complete" if meta.get("complete") is True else "incomplete"
     return out
+
+
+def grid_of(meta: dict) -> str:
+    """A run's grid in a few words: its preset, with the axes the command line gave
+    (quick, quick backend=torch; a custom run's axes alone: L=1 m=8,16)."""
+    axes = " ".join(f"{a}={','.join(map(str, v))}" for a, v in (meta.get("axes") or {}).items())
+    preset = meta.get("preset") or ("merged" if "merged_from" in meta else "")
+    return " ".join(x for x in (preset, axes) if x)[:40]
 
 
 def _why(e) -> str:
@@ -45,12 +54,10 @@ def _why(e) -> str:
 
 
 def runs(root: Path) -> list:
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    dirs = [p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and p.name not in SKIP
-            and ((p / "meta.json").exists() or (p / "points.csv").exists())]
-    return sorted((describe(p) for p in dirs), key=lambda r: (r["date"], r["id"]))
+    """What `list` shows of every run under root, oldest first (bench.store.run_dirs: the
+    order latest~N counts in)."""
+    from bench import store
+    return [describe(p) for p in store.run_dirs(root)]
 
 
 def main(argv=None, command="list") -> int:
@@ -68,9 +75,12 @@ def run_command(argv, command="list") -> int:
         print(f"no runs under {Path(args.results_dir).absolute()}")
         return 0
     w = max(len(r["id"]) for r in rows)
-    print(f"{'run':{w}}  {'date':16}  {'preset':8}  {'points':>9}  {'status':10}  machine")
+    g = max(8, *(len(r["preset"]) for r in rows))
+    print(f"{'run':{w}}  {'started (UTC)':16}  {'grid':{g}}  {'rows':>9}  {'points':>9}  "
+          f"{'status':10}  machine")
     for r in rows:
-        print(f"{r['id']:{w}}  {r['date']:16}  {r['preset']:8}  {r['points']:>9}  {r['status']:10}  {r['machine']}")
+        print(f"{r['id']:{w}}  {r['date']:16}  {r['preset']:{g}}  {r['rows']:>9}  "
+              f"{r['points']:>9}  {r['status']:10}  {r['machine']}")
     return 0
 
 

@@ -263,7 +263,7 @@ META_TYPES = {
     "tolerance_by_dtype": dict, "date": str, "fwdrev": (str, _NONE), "machine": dict,
     "fingerprint": dict, "versions": dict, "blas": list, "threads": dict, "thread_env": dict,
     "git": dict, "command": str, "calibration": dict, "complete": bool, "sessions": list,
-    "counts": dict, "finished": str, "merged_from": list, "sources": dict,
+    "counts": dict, "planned": dict, "finished": str, "merged_from": list, "sources": dict,
 }
 """The type of every field a run's meta.json may hold (results/README.md); a field of
 another type makes the file damaged."""

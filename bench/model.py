@@ -56,8 +56,10 @@ def _best(fn, budget=0.05, min_reps=3):
     return best
 
 
-def calibrate(backend="numpy", device="cpu", dtype="float64", threads=1) -> dict:
-    """Measure the model's constants on this machine (a few seconds)."""
+def calibrate(backend="numpy", device="cpu", dtype="float64", threads=1, say=None) -> dict:
+    """Measure the model's constants on this machine (a few seconds); say(stage), when
+    given, is called as each stage starts (the sweep shows them as progress)."""
+    say = say or (lambda stage: None)
     from modes import get_backend
     import numpy as np
     set_threads(threads)
@@ -68,20 +70,24 @@ def calibrate(backend="numpy", device="cpu", dtype="float64", threads=1) -> dict
 
     def timed(f):
         return _best(lambda: (f(), sync()))
+    say("GEMM rate")
     A = arr(1024, 1024)
     gemm = {}
     for k in GEMM_K:
         B = arr(1024, k) if k > 1 else arr(1024)
         gemm[k] = 2 * 1024 * 1024 * k / timed(lambda: b.matmul(A, B))
+    say("read bandwidth")
     bw = {}
     for nbytes in BW_BYTES:
         n = max(int(math.sqrt(nbytes / ITEMSIZE[dtype])), 1)
         bw[nbytes] = ITEMSIZE[dtype] * (n * n + 2 * n) / _gemv_seconds(timed, b, arr(n, n), arr(n))
+    say("write bandwidth")
     write = {}
     for nbytes in WRITE_BYTES:
         n = max(int(math.sqrt(nbytes / ITEMSIZE[dtype])), 1)
         u = arr(n)
         write[nbytes] = ITEMSIZE[dtype] * n * n / timed(lambda: b.outer(u, u))
+    say("per-call costs")
     a2, v2 = arr(2, 2), arr(2)
     c = {"matmul": timed(lambda: b.matmul(a2, v2)), "elementwise": timed(lambda: b.sub(v2, v2)),
          "view": timed(lambda: b.reshape(a2, (-1,)))}
@@ -165,7 +171,7 @@ def _key(backend, device, dtype, threads) -> str:
 
 
 def calibration(root: Path, backend="numpy", device="cpu", dtype="float64", threads=1,
-                recalibrate=False, measure=True):
+                recalibrate=False, measure=True, say=None):
     """The cached calibration for this exact machine and setting, measured when missing,
     damaged (bench.calcheck) or asked for again; None when it would have to be measured
     and measure is False."""
@@ -181,7 +187,7 @@ def calibration(root: Path, backend="numpy", device="cpu", dtype="float64", thre
             pass
     if not measure:
         return None
-    cal = calibrate(backend, device, dtype, threads)
+    cal = calibrate(backend, device, dtype, threads, **({'say': say} if say else {}))
     try:
         write_json(path, cal)
     except OSError:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
-from bench.errors import DamagedError
+from bench.errors import DamagedError, UsageError
 from bench.safefs import own_dir, refuse_link
 from bench.rows import COLUMNS, DONE, FIX, STATUSES, format_rows, read_checked  # noqa: F401
 
@@ -126,11 +127,55 @@ def set_latest(root: Path, run_dir: Path) -> None:
             atomic_write(link, run_dir.name + "\n")
 
 
+NOT_RUNS = {"calibration", LATEST}
+"""Names under the results directory that are never runs."""
+BACK = re.compile(rf"{LATEST}~(\d+)")
+"""latest~N: the run N places before the latest, in the order the runs were started."""
+
+
+def started(run_dir: Path) -> str:
+    """When a run was started (its first session's UTC date; "" when unreadable)."""
+    try:
+        info = read_json(Path(run_dir) / "meta.json", {}) or {}
+    except (OSError, DamagedError):
+        return ""
+    first = (info.get("sessions") or [{}])[0]
+    return str(first.get("date") if isinstance(first, dict) and first.get("date")
+               else info.get("date", ""))
+
+
+def run_dirs(root: Path) -> list:
+    """The run folders under root (no links, not calibration/ nor latest), oldest first:
+    by the date each was started, then by id."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    dirs = [p for p in root.iterdir() if p.is_dir() and not p.is_symlink()
+            and p.name not in NOT_RUNS
+            and ((p / "meta.json").exists() or (p / "points.csv").exists())]
+    return sorted(dirs, key=lambda p: (started(p), p.name))
+
+
+def _back(root: Path, n: int) -> Path:
+    """The run n places before the latest (latest~n), or a one-line UsageError."""
+    order = [p for p in run_dirs(root) if p.name != REFERENCE]
+    latest = resolve_run(root)
+    at = next((i for i, p in enumerate(order) if p.name == latest.name), len(order) - 1)
+    if at - n < 0:
+        raise UsageError(f"no run {LATEST}~{n} under {root}: {at + 1} run(s) up to the latest "
+                         "(fwdrev list shows them)")
+    return order[at - n]
+
+
 def resolve_run(root: Path, name=None) -> Path:
-    """The run directory for `name` (a run id, "latest", or a path); None → latest.
-    DamagedError when latest is a broken link or a damaged pointer file."""
+    """The run directory for `name` (a run id, "latest", "latest~N", or a path); None →
+    latest. DamagedError when latest is a broken link or a damaged pointer file;
+    UsageError when there is no run latest~N."""
     root = Path(root)
     name = name or LATEST
+    back = BACK.fullmatch(str(name))
+    if back:
+        return _back(root, int(back.group(1)))
     p = Path(name)
     if not (p.is_dir() and (p / "points.csv").exists()):
         p = root / name

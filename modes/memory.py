@@ -10,7 +10,7 @@ from .errors import choose
 
 def memory_peak(target, mode, L, m, d, K, B=1) -> int:
     """Peak live elements of one engine call on a uniform linear chain [d, m×L, K] with the
-    squared loss, beyond the weights and x (README, "Memory"). Every term is one step of the
+    squared loss, beyond the weights and x (docs/engines.md, "Memory"). Every term is one step of the
     engine's plan: what it reads and writes, plus what later steps still need.
 
     Evaluation: z_{i+1} = W_i z_i frees z_i once read, so two vectors of width m are live

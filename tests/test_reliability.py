@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import cmdline as cli, report, store, sweep
+from bench import cmdline as cli, report, rounds, store, sweep
 from bench.sweep import raw, runs
 from bench.points import Point
 from bench.sweep.runlock import RunLock
@@ -118,11 +118,14 @@ def stop_and_check(proc, send, run_dir) -> list:
 
 
 def all_raw_kept(run_dir, ok_rows) -> bool:
-    """Every ok row has its pytest-benchmark record (with every round's time)."""
+    """Every ok row has its pytest-benchmark record (its statistics) and its rounds'
+    times (rounds.json: pytest-benchmark.json no longer repeats them)."""
     doc = store.read_json(run_dir / raw.NAME)
     have = {(Point.from_dict({k: b["extra_info"][k] for k in Point().as_dict()}).key(),
-             b["extra_info"]["mode"]) for b in doc["benchmarks"] if b["stats"].get("data")}
-    return {(r["point_key"], r["mode"]) for r in ok_rows} <= have
+             b["extra_info"]["mode"]) for b in doc["benchmarks"] if b["stats"].get("median")}
+    times = rounds.load(run_dir)
+    want = {(r["point_key"], r["mode"]) for r in ok_rows}
+    return want <= have and all(len(times.get(k, ())) >= 1 for k in want)
 
 
 # -- damage: named, isolated, survivable -------------------------------------------------
@@ -394,7 +397,7 @@ def test_bad_plots_dir(results, afile, capsys, where, words):
 
 
 @pytest.mark.parametrize("run_id, words", [
-    ("x" * 300, "at most 100"), ("latest", "not 'latest'"), ("a/b", "bad --run-id"),
+    ("x" * 300, "at most 100"), ("latest", "not 'latest'"), ("a/b", "bad --name"),
     ("reference", "committed reference"), ("a-file", "exists and is not a run directory"),
 ])
 def test_bad_run_id(results, capsys, run_id, words):

@@ -110,7 +110,7 @@ def test_new_always_starts_a_new_run(results, capsys):
 
 def test_an_empty_run_id_is_a_usage_error(results, capsys):
     before = files(results)
-    one_line(capsys, run_sweep(results, *MICRO, "--run-id="), 2, "bad --run-id ''")
+    one_line(capsys, run_sweep(results, *MICRO, "--run-id="), 2, "bad --name ''")
     assert files(results) == before
 
 

@@ -242,7 +242,7 @@ def test_gpu_requested_without_gpu(tmp_path):
     (["--target", "hessian"], "unknown target"),
     (["--max-time", "0"], "must be positive"),
     (["--backend", "numpy", "--device", "cuda"], "grid is empty"),
-    (["--run-id", "../x"], "bad --run-id"),
+    (["--run-id", "../x"], "bad --name"),
     (["--bogus"], "unrecognized arguments"),
 ])
 def test_bad_input(tmp_path, capsys, args, words):
@@ -294,7 +294,7 @@ def test_unfinished_latest_run_is_resumed_without_run_id(tmp_path, capsys):
     args = ["--L", "1", "--m", "8", "--mem-budget-gb", "1e-9", "--no-progress"]
     assert run_sweep(root, *args) == 0
     first = (root / "latest").resolve().name
-    assert first.endswith("-custom")
+    assert first.endswith("-custom-L1-m8")             # the axes the command line gave
     meta = json.loads((root / first / "meta.json").read_text())
     store.write_json(root / first / "meta.json", {**meta, "complete": False})  # as if killed
     assert run_sweep(root, *args) == 0

@@ -23,7 +23,7 @@ OK, SLOWER, FASTER, UNDECIDED = "ok", "slower", "faster", "undecided"
 
 # The tolerance is derived from the run-to-run spread measured when baselining, within
 # limits. FLOOR: t_engine / t_reference moved by up to ~6% between BLAS kernels and CPU
-# load on one machine (README, "The CI gate"), so the band is never narrower than ×÷1.10.
+# load on one machine (docs/gate.md), so the band is never narrower than ×÷1.10.
 # CAP: a 1.25x slow-down of either engine moves its ratio by 1.25x; with the cap the band's
 # upper edge stays at 1.15x, clear of that canary by more than the interval's half-width.
 TOL_FLOOR = 0.10

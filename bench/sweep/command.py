@@ -10,7 +10,7 @@ import time
 from collections import Counter
 
 from bench import cmdline as cli, meta, model, noise, plugins, store
-from bench.sweep import extras, grid, runs, shard, timing
+from bench.sweep import extras, grid, guards, runs, shard, timing
 from bench.points import set_threads
 from bench.sweep.presets import AXES, GUARD_DEFAULTS, PRESETS, TIMING_DEFAULTS
 from bench.errors import UsageError
@@ -54,8 +54,9 @@ def parser(command="sweep") -> argparse.ArgumentParser:
                    help="a Python file that registers modes when imported (modes."
                    "register_mode); repeat for several. Installed `fwdrev.modes` entry "
                    "points are loaded always")
-    r.add_argument("--run-id", help="name of the run (default: <UTC time>-<preset>, "
-                   "plus -shardIofN with --shard)")
+    r.add_argument("--name", "--run-id", dest="run_id", metavar="RUN_ID",
+                   help="name of the run (default: <UTC time>-<preset> plus what the axes "
+                   "change, e.g. 20260101T120000Z-quick-torch, and -shardIofN with --shard)")
     r.add_argument("--new", action="store_true", help="do not resume the unfinished latest run")
     r.add_argument("--force", action="store_true", help="discard the run's results and redo it")
     r.add_argument("--results-dir", default=os.environ.get("FWDREV_RESULTS_DIR", "results"),
@@ -136,7 +137,8 @@ def run_command(argv, command="sweep") -> int:
     # the time model's rates, per configuration, cached under root (none with --no-model);
     # a dry run only reads a cached calibration: it writes nothing
     cals = extras.Calibrations(None if args.no_model else root, args.recalibrate,
-                               measure=not args.dry_run)
+                               measure=not args.dry_run, show=True)
+    _warn_threads(expanded, cli.warner(command))
     run_id, new = runs.choose_run(root, spec, args, cli.warner(command))
     rc = None if new else _finished(command, root / run_id, spec, expanded, args)
     if rc is not None:
@@ -147,8 +149,8 @@ def run_command(argv, command="sweep") -> int:
         done = set() if new or args.force else store.done_keys(root / run_id / "points.csv")
         cases, skipped = timing.cases_to_run(expanded, done, spec["guards"], spec["timing"],
                                              run_id, cals)
-        _plan_line(command, run_id, False, expanded, cases, skipped)
-        return _show_plan(cases, skipped)
+        _plan_line(command, run_id, False, expanded, cases, skipped, cals)
+        return _show_plan(expanded, cases, skipped, cals)
     run_dir = runs.claim(root, run_id, new)
     with RunLock(run_dir) as lock:
         return run(args, spec, expanded, run_dir, lock, command, argv, cals)
@@ -203,8 +205,8 @@ def run(args, spec, expanded, run_dir, lock, command, argv, cals=extras.OFF) -> 
     csv_path = run_dir / "points.csv"
     cases, skipped = timing.cases_to_run(expanded, store.done_keys(csv_path), spec["guards"],
                                          spec["timing"], run_dir.name, cals)
-    _plan_line(command, run_dir.name, resuming, expanded, cases, skipped)
-    _write_meta(run_dir, spec, run_dir.name, command, argv, cals)
+    _plan_line(command, run_dir.name, resuming, expanded, cases, skipped, cals)
+    _write_meta(run_dir, spec, run_dir.name, command, argv, cals, expanded)
     store.set_latest(run_dir.parent, run_dir)
     store.upsert_rows(csv_path, skipped)  # also drops any damaged row for good
     rc, t0 = 0, time.monotonic()
@@ -216,17 +218,33 @@ def run(args, spec, expanded, run_dir, lock, command, argv, cals=extras.OFF) -> 
     return _report_end(command, run_dir, counts, rc, args.strict)
 
 
-def _plan_line(command, run_id, resuming, expanded, cases, skipped):
+def _warn_threads(expanded, warn) -> None:
+    """One line when a point asks for more threads than this machine has cores."""
+    most, cores = max((p.threads for p, _, _ in expanded), default=1), os.cpu_count() or 1
+    if most > cores:
+        warn(f"--threads {most} is more than the {cores} cores here: the pools share them, "
+             "and the times show the contention, not the threads")
+
+
+def _plan_line(command, run_id, resuming, expanded, cases, skipped, cals=extras.OFF):
+    """The plan in one line: points, benchmarks, and the estimate of the whole sweep —
+    the benchmarks' modelled time, the timing child's start-up and each benchmark's set-up
+    (guards.overhead_seconds), and the calibration this sweep has just made."""
     total = sum(len(m) for _, m, _ in expanded)
-    est = sum(c["est_s"] for c in cases)
+    bench_s = sum(c["est_s"] for c in cases)
+    extra = guards.overhead_seconds(cases) + cals.seconds
+    if cals.root is not None and not cals.measure:  # a dry run: the calibrations still to make
+        extra += guards.CALIBRATE_S * sum(v is None for v in cals.cache.values())
     print(f"{command}: run {run_id}{' (resuming)' if resuming else ''}: {len(expanded)} points, "
-          f"{total} benchmarks; {len(cases)} to time (≈{_hms(est)}), {len(skipped)} skipped, "
+          f"{total} benchmarks; {len(cases)} to time (≈{_hms(bench_s + extra)}: timing "
+          f"≈{_hms(bench_s)}, set-up and calibration ≈{_hms(extra)}), {len(skipped)} skipped, "
           f"{total - len(cases) - len(skipped)} done", flush=True)
 
 
-def _write_meta(run_dir, spec, run_id, command, argv, cals):
-    """meta.json: this run's spec (kept as first written: a run's settings never change)
-    and the environment of every session that worked on it."""
+def _write_meta(run_dir, spec, run_id, command, argv, cals, expanded=()):
+    """meta.json: this run's spec (kept as first written: a run's settings never change),
+    what it plans (points and rows: `fwdrev list` shows how far it got) and the
+    environment of every session that worked on it."""
     path = run_dir / "meta.json"
     old = store.read_meta(path, {})
     session = meta.gather(timing.REPO, set_threads(1))
@@ -235,7 +253,8 @@ def _write_meta(run_dir, spec, run_id, command, argv, cals):
                 "spec_hash": spec["hash"], "shard": shard.label(spec["shard"]),
                 "axes": spec["axes"], "grids": spec["grids"], "timing": spec["timing"],
                 "guards": spec["guards"], "tolerance_by_dtype": timing.TOL,
-                "plugins": spec["plugins"]}
+                "plugins": spec["plugins"],
+                "planned": {"points": len(expanded), "rows": sum(len(m) for _, m, _ in expanded)}}
     session["calibration"] = {"/".join(map(str, k)): v for k, v in cals.cache.items()}
     session["machine"]["cache_boundary_bytes"] = model.machine_boundary(session["calibration"])
     doc = {**defining, **old, **session, "complete": False,
@@ -282,11 +301,29 @@ def _report_end(command, run_dir, counts, rc, strict, quiet=False) -> int:
     return 1 if (bad and strict) else 0
 
 
-def _show_plan(cases, skipped) -> int:
+def _show_plan(expanded, cases, skipped, cals) -> int:
+    """A dry run's plan: each line's points and benchmarks to time with its estimate, then
+    every benchmark, and what the estimate's rates are."""
+    per_line = {}
+    for c in cases:
+        for line in c["lines"]:
+            n = per_line.setdefault(line, [set(), 0, 0.0])
+            n[0].add(timing.store_key(c))
+            n[1] += 1
+            n[2] += c["est_s"] + guards.BENCHMARK_SET_UP_S
+    names = [l for _, _, lines in expanded for l in lines]
+    for line in dict.fromkeys(names):
+        pts, n, secs = per_line.get(line, [(), 0, 0.0])
+        print(f"  line  {line:44} {len(pts):4} points {n:5} to time  ≈{_hms(secs)}")
     for c in cases:
         print(f"  run   {timing.case_id(c):60} ≈{c['est_s']:.2f} s")
     for r in skipped:
         print(f"  skip  {r['point_key']} {r['mode']}: {r['reason']}")
+    if cals.root is None or any(v is None for v in cals.cache.values()):
+        print("  rates: no cached calibration here, so one core's typical rates "
+              "(bench.sweep.guards.DEFAULT_RATES); a sweep calibrates first (about 10-30 s)")
+    else:
+        print(f"  rates: the cached calibration under {cals.root / 'calibration'}")
     return 0
 
 

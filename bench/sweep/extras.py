@@ -5,6 +5,8 @@ torch's flop count for the torch peers, the compile time of a compiling peer: JA
 torch.compile). One untimed call's Result is the input (bench.sweep.timing._checked)."""
 from __future__ import annotations
 
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +28,10 @@ class Calibrations:
     recalibrate: bool = False
     cache: dict = field(default_factory=dict)
     measure: bool = True
+    show: bool = False
+    seconds: float = 0.0
+    """show: say on stderr what a calibration measures, stage by stage; seconds: the
+    time spent calibrating in this process (the plan's estimate counts it)."""
 
     def for_point(self, point: Point):
         """The calibration of the point's configuration (backend, device, dtype, threads),
@@ -39,9 +45,27 @@ class Calibrations:
             from bench.model import calibration
             if point.device.startswith("cuda") and not cuda_available():
                 return None
+            t0 = time.monotonic()
+            say = _stages("/".join(map(str, cfg[:3])) + f"/{cfg[3]}t") if self.show else None
             self.cache[cfg] = calibration(self.root, *cfg, recalibrate=self.recalibrate,
-                                          measure=self.measure)
+                                          measure=self.measure, say=say)
+            self.seconds += time.monotonic() - t0
+            if say is not None and say.started:
+                print(f" done ({time.monotonic() - t0:.0f} s)", file=sys.stderr, flush=True)
         return self.cache[cfg]
+
+
+def _stages(config: str):
+    """say(stage) for bench.model.calibrate: a line on stderr naming what it measures,
+    then each stage as it starts (ended by Calibrations.for_point with the time taken)."""
+    def say(stage):
+        if not say.started:
+            print(f"sweep: calibrating the time model for {config} (once per machine, "
+                  "cached under <results-dir>/calibration/):", end="", file=sys.stderr)
+            say.started = True
+        print(f" {stage}…", end="", file=sys.stderr, flush=True)
+    say.started = False
+    return say
 
 
 OFF = Calibrations()

@@ -23,6 +23,30 @@ from bench.points import Point
 
 BUILD_ELEMS_PER_S = 5.0e7  # drawing the random weights of a chain (outside the timed call)
 PEER_CALL_S = 2.0e-4       # a peer's fixed cost per call, without a calibration
+CHILD_START_S = 4.0        # the timing child's start: Python, pytest, numpy and torch imported
+BENCHMARK_SET_UP_S = 0.12  # per benchmark beyond its calls: pytest's test, the timer's
+# calibration, the traced memory call, the row written (the gaps between rows of a quick run,
+# less their modelled calls, on a 2-core Xeon: 0.1-0.5 s as the machine's load goes from idle)
+
+
+CALIBRATE_S = 15.0         # one calibration (bench.model.calibrate) on a 2-core Xeon, shared
+# with other work; a dry run counts it for each configuration with no cached calibration
+
+
+def overhead_seconds(cases) -> float:
+    """Wall seconds a sweep spends beyond its benchmarks' modelled calls: the child's
+    start-up, each benchmark's set-up, each distinct per-call floor's measurement
+    (bench.sweep.floor: a warm-up and a budget of calls, on the chain of width 1, plus
+    its preparation, counted as one set-up), and the one call of a counting engine on numpy
+    that tracemalloc watches (bench.sweep.memory); 0 when there is nothing to time."""
+    if not cases:
+        return 0.0
+    from bench.sweep import floor
+    floors = {(floor.floor_point(Point.from_dict(c["point"])).key(), c["mode"]) for c in cases}
+    per_floor = floor.WARMUP_S + floor.BUDGET_S + BENCHMARK_SET_UP_S
+    traced = sum(c["call_s"] for c in cases if traits(c["mode"]).counts
+                 and c["point"]["backend"] == "numpy" and c["point"].get("exec", "eager") == "eager")
+    return CHILD_START_S + BENCHMARK_SET_UP_S * len(cases) + per_floor * len(floors) + traced
 
 DEFAULT_RATES = {
     "gemm_rate": {"1": 6e9, "16": 2e10, "128": 3e10, "1024": 3e10},

@@ -49,7 +49,7 @@ def _line(**axes):
 PRESETS = {
     # Smoke and CI: a few points on every line, about half a minute.
     "quick": {
-        "about": "smoke test: a few points per line (about 30 s)",
+        "about": "smoke test: a few points per line (about 30 s on 2 CPU cores)",
         "timing": {"max_time": 0.05, "min_rounds": 3, "warmup_iterations": 2},
         "guards": {"mem_budget_gb": 1.0, "max_point_s": 10.0},
         "grids": [
@@ -67,9 +67,10 @@ PRESETS = {
                   waist=[8], d=[512], K=[512], m=[512, 2048], mode=["forward", "reverse", "cheapest"]),
         ],
     },
-    # What `make bench` runs: wide enough for the slopes and the crossover, under 10 min.
+    # What `make bench` runs: wide enough for the slopes and the crossover, about 5 min.
     "default": {
-        "about": "make bench: every line wide enough for slopes and the d ≈ K crossover",
+        "about": "make bench: every line wide enough for slopes and the d ≈ K crossover (about "
+                 "5 min on 2 idle CPU cores)",
         "timing": {"max_time": 0.5, "min_rounds": 5, "warmup_iterations": 3},
         "guards": {"mem_budget_gb": 4.0, "max_point_s": 150.0},
         "grids": [

@@ -14,7 +14,7 @@ import re
 import shutil
 from pathlib import Path
 
-from bench import store
+from bench import axes, store
 from bench.sweep import raw
 from bench.errors import BenchError, DamagedError, UsageError
 from bench.rows import COLUMNS, FIX, damage_note, read_checked
@@ -31,8 +31,8 @@ DEFINING = {"grids": "grid", "timing": "timing", "guards": "guards or tolerance"
 def check_run_id(root: Path, run_id: str) -> None:
     """A one-line UsageError unless run_id may name a run a sweep writes."""
     if not RUN_ID.fullmatch(run_id) or run_id == store.LATEST:
-        raise UsageError(f"bad --run-id {run_id[:40]!r}: letters, digits, . _ - only, "
-                         "at most 100, not 'latest'")
+        raise UsageError(f"bad --name {run_id[:40]!r}: letters, digits, . _ - only (no "
+                         "slash, no '..', not empty), at most 100, not 'latest'")
     if run_id == store.REFERENCE:
         raise UsageError(f"run {run_id!r} is the committed reference; a sweep never writes it "
                          "(use another --run-id)")
@@ -54,7 +54,19 @@ def choose_run(root: Path, spec: dict, args, warn) -> tuple:
     if latest:
         return latest, False
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return f"{stamp}-{spec['preset'] or 'custom'}", True
+    return f"{stamp}-{run_label(spec)}", True
+
+
+def run_label(spec: dict) -> str:
+    """What a new run id says after its time: the preset (custom when none) and what the
+    command line changed, each axis it gives — a word axis's values as themselves (-torch),
+    a number axis's after its name (-m64_256, -dm for d tied to m); at most 80 characters."""
+    parts = [spec.get("preset") or "custom"]
+    for axis, values in (spec.get("axes") or {}).items():
+        text = "_".join(str(v) for v in values)
+        parts.append(f"{axis}{text}" if axes.axis(axis).type is int else text)
+    label = re.sub(r"[^A-Za-z0-9._-]+", "_", "-".join(parts))
+    return label[:80].rstrip("._-") or "custom"
 
 
 def _resumable(root, spec_hash, warn):

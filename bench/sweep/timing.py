@@ -181,8 +181,9 @@ def run_case(benchmark, case: dict, out_dir) -> None:
                status="ok", finished_utc=utc_now())
     if out_dir:  # the raw timings first: a row is never kept without them
         record = benchmark.stats.as_dict()
-        raw.save_record(out_dir, row["point_key"], mode, record)
         rounds.save(out_dir, row["point_key"], mode, record["stats"]["data"])
+        record["stats"].pop("data", None)  # the rounds live in rounds.json (bench.rounds)
+        raw.save_record(out_dir, row["point_key"], mode, record)
     _record(out_dir, row)
 
 
