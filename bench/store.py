@@ -100,7 +100,7 @@ def done_keys(path: Path) -> set:
     return {(r["point_key"], r["mode"]) for r in read_rows(path) if r["status"] in DONE}
 
 
-STALE = ("points", "meta", "pytest-benchmark", "plan-")
+STALE = ("points", "meta", "pytest-benchmark", "rounds", "plan-")
 """How the temporary files of a run begin (after the dot): atomic writes and sweep plans."""
 
 
