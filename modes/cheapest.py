@@ -14,8 +14,9 @@ multiplies through the narrow waist first and beats both pure modes.
 
     cost[i][j] = min over i ≤ k < j of cost[i][k] + cost[k+1][j] + join(i..k, k+1..j)
 
-`plan(factors)` returns the minimum and the split table; `gradient` and `jacobian` execute
-that bracketing through the counting kernel, so the counted total equals the DP's value.
+`bracketing(shapes, copies)` returns the minimum and the split table; `gradient` and
+`jacobian` execute that bracketing through the counting kernel, so the counted total
+equals the DP's value.
 
 On a batch of B inputs (maths §7) the W_i are the same for every sample and the σ'(z) and
 the loss row J_ℓ(ŷ) are not: `factor_copies(chain, with_loss, B)` says which, and the DP prices a
@@ -64,7 +65,7 @@ def factor_copies(chain, with_loss=True, B=1):
     return out + [1 if layer.kind == "linear" else B for layer in reversed(chain.layers)]
 
 
-def plan(shapes, copies=None):
+def bracketing(shapes, copies=None):
     """(minimum total operations, split table) over every bracketing of the factors; with
     `copies` (one per factor), a product of factors i..j costs max(copies[i..j]) times
     its one-sample cost (see `factor_copies`)."""
@@ -122,7 +123,7 @@ def _product(chain, k, x, with_loss):
     t = evaluate(chain, x, k, with_loss=with_loss)
     shapes = factor_shapes(chain, with_loss)
     B = 1 if x.ndim == 1 else int(x.shape[1])
-    _, split = plan(shapes, factor_copies(chain, with_loss, B) if B > 1 else None)
+    _, split = bracketing(shapes, factor_copies(chain, with_loss, B) if B > 1 else None)
     with k.phase("chain"):
         kind, out = _execute(k, _factors(chain, t, with_loss, k), split, 0, len(shapes) - 1)
         out = k.diag(out) if kind == DIAG else out
