@@ -94,42 +94,44 @@ def bracketing(shapes, copies=None):
     return cost[0][n - 1], split
 
 
-def _factors(chain, t, with_loss, k):
+def _factors(chain, t, with_loss, kernel):
     """The factors as (kind, array): a diagonal is its vector σ'(z), a linear layer its W;
     on a batch the loss rows are B × 1 × K and each σ'(z) n × B (modes.kernel)."""
-    out = [(DENSE, k.rows(t.loss_grad))] if with_loss else []
+    out = [(DENSE, kernel.rows(t.loss_grad))] if with_loss else []
     for layer, jc in zip(reversed(chain.layers), reversed(t.jacs)):
         out.append((DENSE, layer.W) if layer.kind == "linear" else (DIAG, jc))
     return out
 
 
-def _execute(k, factors, split, i, j):
+def _execute(kernel, factors, split, i, j):
     """The product of factors i..j in the planned bracketing, through the kernel."""
     if i == j:
         return factors[i]
     s = split[i][j]
-    (lk, a), (rk, b) = _execute(k, factors, split, i, s), _execute(k, factors, split, s + 1, j)
+    lk, a = _execute(kernel, factors, split, i, s)
+    rk, b = _execute(kernel, factors, split, s + 1, j)
     if lk == DIAG and rk == DIAG:
-        return DIAG, k.mul(a, b)
+        return DIAG, kernel.mul(a, b)
     if lk == DIAG:
-        return DENSE, k.rowscale(a, b)
+        return DENSE, kernel.rowscale(a, b)
     if rk == DIAG:
-        return DENSE, k.colscale(a, b)
-    return DENSE, k.matmul(a, b)
+        return DENSE, kernel.colscale(a, b)
+    return DENSE, kernel.matmul(a, b)
 
 
-def _product(chain, k, x, with_loss):
+def _product(chain, kernel, x, with_loss):
     """(value, grad, jac) by the planned bracketing (the DP runs once, while recording)."""
-    t = evaluate(chain, x, k, with_loss=with_loss)
+    t = evaluate(chain, x, kernel, with_loss=with_loss)
     shapes = factor_shapes(chain, with_loss)
     B = 1 if x.ndim == 1 else int(x.shape[1])
     _, split = bracketing(shapes, factor_copies(chain, with_loss, B) if B > 1 else None)
-    with k.phase("chain"):
-        kind, out = _execute(k, _factors(chain, t, with_loss, k), split, 0, len(shapes) - 1)
-        out = k.diag(out) if kind == DIAG else out
+    with kernel.phase("chain"):
+        factors = _factors(chain, t, with_loss, kernel)
+        kind, out = _execute(kernel, factors, split, 0, len(shapes) - 1)
+        out = kernel.diag(out) if kind == DIAG else out
         if with_loss:
-            return t.value, k.unrow(out), None
-        return t.yhat, None, k.per_sample(out, x)
+            return t.value, kernel.unrow(out), None
+        return t.yhat, None, kernel.per_sample(out, x)
 
 
 def gradient(chain, x, wrt="input", dense_B=False, check=True, exec="eager"):

@@ -197,7 +197,7 @@ def _arrays(chain):
 def planned(chain, call, options, x, body):
     """(plan, answer): the chain's plan for call + options ((mode, target) and the engine's
     options) on x's batch size, and None; or, when there is none or it is stale, a new
-    plan recorded by running body(chain, k, x, *options) -> (value, grad, jac) for real
+    plan recorded by running body(chain, kernel, x, *options) -> (value, grad, jac) for real
     through a counting kernel, and that call's answer. One x (d,) and each batch size B
     (d × B) have plans of their own."""
     plans = _PLANS.get(chain)
@@ -209,9 +209,9 @@ def planned(chain, call, options, x, body):
         return p, None
     rec = _Recording(chain.backend)
     rec.bind(x)  # slot 0: the plan's argument
-    k = rec.kernel = Kernel(rec)
-    out = body(chain, k, x, *options)
-    p = plans[key] = Plan(rec, out, k.phases(), chain)
+    kernel = rec.kernel = Kernel(rec)
+    out = body(chain, kernel, x, *options)
+    p = plans[key] = Plan(rec, out, kernel.phases(), chain)
     return p, out
 
 

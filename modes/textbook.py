@@ -62,13 +62,13 @@ def compute(backend="numpy", device="cpu", dtype="float64") -> dict:
 
     chain = Chain.from_matrices([W0, W1], Y, backend=backend, device=device, dtype=dtype)
     b = chain.backend
-    k = Kernel(b)
-    t = evaluate(chain, chain.input(X), k)
+    kernel = Kernel(b)
+    t = evaluate(chain, chain.input(X), kernel)
     lin0, lin1 = chain.layers
-    F0 = lin0.A_mm(k, None, None)             # F_0 = A_0 = W_0
-    F1 = lin1.A_mm(k, None, F0)               # F_1 = A_1 F_0
+    F0 = lin0.A_mm(kernel, None, None)             # F_0 = A_0 = W_0
+    F1 = lin1.A_mm(kernel, None, F0)               # F_1 = A_1 F_0
     G2 = t.loss_grad                          # G_2 = J_ℓ(ŷ) = (ŷ − y)ᵀ
-    G1 = lin1.mm_A(k, None, G2)               # G_1 = G_2 A_1
+    G1 = lin1.mm_A(kernel, None, G2)               # G_1 = G_2 A_1
     fw, rv = forward.gradient(chain, X), reverse.gradient(chain, X)
     pf, pr = forward.gradient(chain, X, wrt="params"), reverse.gradient(chain, X, wrt="params")
     dW0, dW1 = pr.grad[0][0], pr.grad[1][0]
