@@ -46,7 +46,7 @@ class Result:
         return total
 
 
-def run(mode, target, chain, x, key, body, check=True, exec="eager") -> Result:
+def run(mode, target, chain, x, key, body, check=True, execution="eager") -> Result:
     """One engine call: x checked (chain.input), then the chain's plan for (mode, target,
     *key) run on it — recorded on the first call by body(chain, kernel, x, *key) -> (value,
     grad, jac), which computes through the counting kernel (modes.plan). check=False
@@ -54,16 +54,16 @@ def run(mode, target, chain, x, key, body, check=True, exec="eager") -> Result:
     outside. Where the backend allows (Backend.test_x_first is False: torch), x is tested
     together with the answer, after the plan: one host sync on CUDA for all of it.
 
-    exec="graph" replays the plan from a CUDA graph, captured on the plan's first such
+    execution="graph" replays the plan from a CUDA graph, captured on the plan's first such
     call (Backend.capture; torch on CUDA only): the same Result, its arrays copied out of
     the graph's memory. A plan recorded anew (weights assigned) is captured anew."""
-    if exec not in EXECS:
-        raise FwdrevError(f"unknown exec {exec!r} (known: {', '.join(EXECS)})")
+    if execution not in EXECS:
+        raise FwdrevError(f"unknown exec {execution!r} (known: {', '.join(EXECS)})")
     backend = chain.backend
     first = check and backend.test_x_first
     x = chain.input(x, first)
     p, out = planned(chain, (mode, target), key, x, body)
-    if exec == "graph":
+    if execution == "graph":
         if p.graph is None:
             p.graph = backend.capture(p.run, x)
         value, grad, jac = p.graph(x)
