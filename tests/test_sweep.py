@@ -393,10 +393,7 @@ def test_meta_tells_machines_apart(tiny_run):
 @pytest.mark.parametrize("command", ["sweep", "report", "compare", "merge", "overhead", "regress"])
 def test_help_names_the_command_as_typed(command, capsys):
     """`fwdrev X --help` says `fwdrev X`, `python -m bench X --help` says that."""
-    from bench import __main__ as cli_main, cmdline
-    try:
-        for prog in ("fwdrev", "python -m bench"):
-            assert cli_main.main([command, "--help"], prog=prog) == 0
-            assert capsys.readouterr().out.startswith(f"usage: {prog} {command} ")
-    finally:
-        cmdline.PROG[0] = "python -m bench"
+    from bench import __main__ as cli_main
+    for prog in ("fwdrev", "python -m bench", "fwdrev"):  # nothing left behind by a call
+        assert cli_main.main([command, "--help"], prog=prog) == 0
+        assert capsys.readouterr().out.startswith(f"usage: {prog} {command} ")
