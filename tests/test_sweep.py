@@ -167,7 +167,7 @@ def test_engine_failure_while_timed_leaves_an_error_row(tmp_path):
                                                (7, 5e-8, "disagree")])
 def test_agreement_check_is_at_its_tolerance(tmp_path, monkeypatch, m, relerr, status):
     """relerr at tol passes; just above it is a disagreement, recorded and never timed.
-    (A new m each time: a point is checked once per process.)"""
+    (Each case alone: a point is checked once per Child.)"""
     monkeypatch.setattr(timing, "agreement", lambda results, backend: relerr)
     bench, case = FakeBenchmark(), one_case(tol=1e-8, point=Point(L=1, m=m, d=4))
     if status == "ok":
