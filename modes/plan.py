@@ -33,10 +33,18 @@ _PLANS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 EPOCH = [0]
 """Bumped whenever any layer's W or b, or any loss's y, is assigned (modes.layers): a plan
-recorded in the current epoch is fresh without looking further."""
+recorded in the current epoch is fresh without looking further.
+
+It stays one counter per process, on purpose: the assignment `layer.W = …` is the only
+place that knows an array was replaced, and a layer knows no chain (one may sit in several,
+and a chain's plans are found from the chain, `_PLANS`), so nothing could be passed to it;
+a counter per chain would have to be reached from the layer all the same. It is only ever
+compared for equality, so one bump too many (another chain's assignment) costs the
+identity check of `Held.fresh` and never a stale plan; the counter holds no arrays."""
 
 
 def bump_epoch():
+    """Some watched array was assigned somewhere in this process (modes.layers._Watched)."""
     EPOCH[0] += 1
 
 
