@@ -82,11 +82,6 @@ COUNT_ONLY = (
 )
 
 
-def label(point: Point) -> str:
-    """A short name for tables and messages (the key stays the point's identity)."""
-    return f"{point.backend}/{point.target} L={point.L} m={point.m} d={point.d} K={point.K}"
-
-
 def ops_dict(ops) -> dict:
     return {"mults": int(ops.mults), "adds": int(ops.adds), "total": int(ops.total)}
 
@@ -114,7 +109,7 @@ def pair(point: Point, mode: str, seed=0):
     b = chain.backend
     Ws = [layer.W for layer in chain.linear_layers]
     ref = REFERENCES[ref_key](Ws, chain.loss.y)
-    _agree(b, call_for(mode, point)(chain, x), ref(x), f"{label(point)} {mode}")
+    _agree(b, call_for(mode, point)(chain, x), ref(x), f"{point.label('short')} {mode}")
     fn = call_for(mode, point, check=False)  # checked once above, timed without
 
     def engine():
