@@ -44,7 +44,7 @@ class Chain:
         Every array must be real and finite in `dtype` (see `_as_numpy`); torch tensors
         with requires_grad=True are fine: their values are copied, detached.
         """
-        be = get_backend(backend, device, dtype)
+        backend = get_backend(backend, device, dtype)  # the name, resolved to its Backend
         loss_cls = choose("loss", loss, LOSSES)
         act_cls = None if activation is None else choose("activation", activation, ACTIVATIONS)
         Ws = [_matrix(W, f"W{i}") for i, W in enumerate(_nonempty(Ws))]
@@ -55,12 +55,12 @@ class Chain:
         layers = []
         for i, (W, b) in enumerate(zip(Ws, bs)):
             if b is not None:
-                b = _to_backend(be, _vector(b, f"b{i}", W.shape[0]), f"b{i}")
-            layers.append(Linear(_to_backend(be, W, f"W{i}"), b))
+                b = _to_backend(backend, _vector(b, f"b{i}", W.shape[0]), f"b{i}")
+            layers.append(Linear(_to_backend(backend, W, f"W{i}"), b))
             if act_cls is not None and i < len(Ws) - 1:
                 layers.append(act_cls(W.shape[0]))
-        y = _to_backend(be, _vector(y, "y", Ws[-1].shape[0]), "y")
-        return cls(layers, loss_cls(y), be)
+        y = _to_backend(backend, _vector(y, "y", Ws[-1].shape[0]), "y")
+        return cls(layers, loss_cls(y), backend)
 
     @classmethod
     def random(cls, widths, activation=None, loss="squared", backend="numpy", device="cpu",

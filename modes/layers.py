@@ -201,11 +201,11 @@ class SoftmaxCE(_Watched):
 
     def value_and_grad(self, kernel, yhat):
         with kernel.phase("eval"):
-            s = kernel.sub(yhat, kernel.colmax(yhat))       # shift by the max: exp never overflows
+            s = kernel.sub(yhat, kernel.colmax(yhat))  # shift by the max: exp never overflows
             e = kernel.func("exp", s)
             S = kernel.colsum(e)
             logS = kernel.func("log", S)
-            ysum = kernel.sum(self.y)                  # once, for every sample of a batch
+            ysum = kernel.sum(self.y)  # once, for every sample of a batch
             f = kernel.sub(kernel.mul(logS, ysum), kernel.matmul(self.y, s))
         with kernel.phase("loss_grad"):
             g = kernel.sub(kernel.mul(kernel.div(e, S), ysum), kernel.column(self.y, yhat))
