@@ -32,8 +32,6 @@ def usage(prog) -> str:
 
 def main(argv=None, prog="python -m bench") -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    from bench import cmdline
-    cmdline.PROG[0] = prog  # the commands' --help says what was typed
     if argv and argv[0] == "--version":
         from bench.meta import fwdrev_version
         print(f"fwdrev {fwdrev_version()}")
@@ -46,8 +44,9 @@ def main(argv=None, prog="python -m bench") -> int:
               f"{prog} --help)", file=sys.stderr)
         return 2
     try:  # Ctrl-C while the command's module still imports is one line too
+        from bench.cmdline import Command  # the commands' --help says what was typed
         module = importlib.import_module(COMMANDS[argv[0]][0])
-        return module.main(argv[1:], command=argv[0])
+        return module.main(argv[1:], command=Command(argv[0], prog))
     except KeyboardInterrupt:
         print(f"{prog} {argv[0]}: interrupted", file=sys.stderr)
         return 130

@@ -22,13 +22,25 @@ from pathlib import Path
 from bench.errors import BenchError, DamagedError, UsageError
 
 
-PROG = ["python -m bench"]
-"""How the commands were invoked: `fwdrev` from the console script (bench.__main__ sets it)."""
+DEFAULT_PROG = "python -m bench"
+
+
+class Command(str):
+    """A command's name ("sweep", what messages and run metadata say) that also knows how
+    its user typed it (`typed`: "fwdrev sweep" from the console script). bench.__main__
+    makes one and passes it to the command's main, which hands it on as its `command`: the
+    context travels with the call, and nothing is set in a module."""
+
+    def __new__(cls, name: str, prog: str = DEFAULT_PROG):
+        self = super().__new__(cls, name)
+        self.typed = f"{prog} {name}"
+        return self
 
 
 def prog(command: str) -> str:
-    """A command's name as its user typed it, for its --help and usage lines."""
-    return f"{PROG[0]} {command}"
+    """A command's name as its user typed it, for its --help and usage lines (a plain name,
+    from a main called directly, is `python -m bench NAME`)."""
+    return getattr(command, "typed", f"{DEFAULT_PROG} {command}")
 
 
 class Parser(argparse.ArgumentParser):

@@ -57,16 +57,21 @@ class _PointMethods:
     def label(self, style: str = "words") -> str:
         """The point named for a reader. words: `gradient L2 m64 d64 K1 numpy/cpu/float64/1t`
         (then the implicit axes not at their default); id: the same joined by dashes, a
-        pytest id; key: `key()`."""
+        pytest id; short: `numpy/params L=2 m=24 d=24 K=1`, the gate's (its few points differ
+        in the backend, target and sizes alone; its --point takes this); key: `key()`."""
         if style == "key":
             return self.key()
+        extra = axes.words(self).split()[1 + len(axes.SIZE_AXES):]
+        if style == "short":
+            sizes = [f"{a}={getattr(self, a)}" for a in axes.SIZE_AXES]
+            return " ".join([f"{self.backend}/{self.target}", *sizes, *extra])
         conf = f"{self.backend}/{self.device}/{self.dtype}/{self.threads}t"
         ex = [] if self.exec == "eager" else [self.exec]
         if style == "id":
             return "-".join([self.target, self.backend, self.device, *ex, self.dtype,
                              f"t{self.threads}", *axes.words(self).split()[1:]])
         if style != "words":
-            raise AxisError(f"unknown label style {style!r} (known: words, id, key)")
+            raise AxisError(f"unknown label style {style!r} (known: words, id, short, key)")
         return " ".join([axes.words(self), conf, *ex])
 
     def as_dict(self) -> dict:

@@ -1,6 +1,6 @@
-"""Points as text: the name of a point, the line a sweep prints when a point is finished,
-and the compact per-point table `fwdrev report` prints (point, mode, median, IQR, and the
-forward/reverse time ratio).
+"""Points as text, each named by Point.label: the line a sweep prints when a point is
+finished, and the compact per-point table `fwdrev report` prints (point, mode, median,
+IQR, and the forward/reverse time ratio).
 
 Rows are points.csv's rows (dicts of strings) or plan cases' point dicts: every value is
 read through str, so both work."""
@@ -10,12 +10,6 @@ from modes import MODES
 
 from bench.axes import CONFIG_AXES, LAYER_AXES, SIZE_AXES
 from bench.points import Point
-
-
-def point_name(p) -> str:
-    """A point in a few words: `gradient L2 m64 d64 K1 numpy/cpu/float64/1t` (and the
-    waist, s8, of an hourglass, and the layers' kinds: Point.label)."""
-    return Point.of_row(p).label()
 
 
 def _ms(text) -> str:
@@ -50,7 +44,7 @@ def point_line(rows) -> str:
     """The line a sweep prints when a point is finished: the point, each mode's median
     time (or its status), and forward/reverse when both were timed."""
     rows = _by_mode(rows)
-    parts = [point_name(rows[0])] + [f"{r['mode']} {_result(r)}" for r in rows]
+    parts = [Point.of_row(rows[0]).label()] + [f"{r['mode']} {_result(r)}" for r in rows]
     ratio = fwd_rev(rows)
     if ratio is not None:
         parts.append(f"fwd/rev {ratio:.3g}")
@@ -71,14 +65,14 @@ def point_table(rows) -> str:
     groups = {}
     for r in sorted(rows, key=_sort_key):
         groups.setdefault(r["point_key"], []).append(r)
-    width = max([len(point_name(g[0])) for g in groups.values()] + [5])
+    width = max([len(Point.of_row(g[0]).label()) for g in groups.values()] + [5])
     out = [f"{'point':{width}}  {'mode':9} {'median ms':>10} {'IQR ms':>9} {'fwd/rev':>8}"]
     for g in groups.values():
         ratio = fwd_rev(g)
         for r in _by_mode(g):
             ok = r.get("status") == "ok"
             med = _ms(r["time_median_s"]) if ok else r.get("status", "?")
-            out.append(f"{point_name(r):{width}}  {r['mode']:9} {med:>10} "
+            out.append(f"{Point.of_row(r).label():{width}}  {r['mode']:9} {med:>10} "
                        f"{_ms(r.get('time_iqr_s')) if ok else '':>9} "
                        f"{'' if ratio is None else f'{ratio:.3g}':>8}")
     return "\n".join(out)

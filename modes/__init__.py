@@ -8,7 +8,10 @@
 Every entry of `MODES` has the same two functions, `gradient(chain, x, wrt="input",
 dense_B=False)` and `jacobian(chain, x)`, returning a `Result`. Both take check=False (no
 finiteness tests, for timing loops); an engine's also take exec="graph" (the call replayed
-from a CUDA graph; its module's `execs` lists what it runs). Each mode is registered below
+from a CUDA graph; its module's `execs` lists what it runs). `exec` is the public keyword,
+as the points.csv column and `bench.points.Point.exec` are: scripts pass it, so it keeps
+that name although it shadows the builtin inside the engines' two functions; below them
+(modes.engine.run) it is `execution`. Each mode is registered below
 with its traits (modes.registry: counts, predictions, direction, requirements, extra
 columns); the bench reads those and names no mode.
 """

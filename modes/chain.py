@@ -44,7 +44,7 @@ class Chain:
         Every array must be real and finite in `dtype` (see `_as_numpy`); torch tensors
         with requires_grad=True are fine: their values are copied, detached.
         """
-        be = get_backend(backend, device, dtype)
+        backend = get_backend(backend, device, dtype)  # the name, resolved to its Backend
         loss_cls = choose("loss", loss, LOSSES)
         act_cls = None if activation is None else choose("activation", activation, ACTIVATIONS)
         Ws = [_matrix(W, f"W{i}") for i, W in enumerate(_nonempty(Ws))]
@@ -55,12 +55,12 @@ class Chain:
         layers = []
         for i, (W, b) in enumerate(zip(Ws, bs)):
             if b is not None:
-                b = _to_backend(be, _vector(b, f"b{i}", W.shape[0]), f"b{i}")
-            layers.append(Linear(_to_backend(be, W, f"W{i}"), b))
+                b = _to_backend(backend, _vector(b, f"b{i}", W.shape[0]), f"b{i}")
+            layers.append(Linear(_to_backend(backend, W, f"W{i}"), b))
             if act_cls is not None and i < len(Ws) - 1:
                 layers.append(act_cls(W.shape[0]))
-        y = _to_backend(be, _vector(y, "y", Ws[-1].shape[0]), "y")
-        return cls(layers, loss_cls(y), be)
+        y = _to_backend(backend, _vector(y, "y", Ws[-1].shape[0]), "y")
+        return cls(layers, loss_cls(y), backend)
 
     @classmethod
     def random(cls, widths, activation=None, loss="squared", backend="numpy", device="cpu",
@@ -115,16 +115,16 @@ class Chain:
         check_finite=False skips the finiteness test of an owned x (a device sync on CUDA),
         for timing loops that checked x once outside.
         """
-        be = self.backend
-        if be.owns(x):
+        backend = self.backend
+        if backend.owns(x):
             _x_shape(x, self.d)
-            if check_finite and not be.all_finite(x):
+            if check_finite and not backend.all_finite(x):
                 raise FwdrevError("x contains NaN or inf")
             return x
         x = _as_numpy(x, "x")
         _x_shape(x, self.d)
         _finite(x, "x")
-        return _to_backend(be, x, "x")
+        return _to_backend(backend, x, "x")
 
 
 @dataclass
@@ -139,23 +139,23 @@ class Trace:
     loss_grad: object = None
 
 
-def evaluate(chain, x, k: Kernel, with_loss=True, mean=False) -> Trace:
-    """Run the chain forward once, counting into k: eval, then loss (optional), then jac.
+def evaluate(chain, x, kernel: Kernel, with_loss=True, mean=False) -> Trace:
+    """Run the chain forward once, counting into kernel: eval, then loss (optional), then jac.
     On a batch (x d × B) every array has one column per sample and f one entry; with
     mean, ∇ℓ is that of the batch's mean loss, each column divided by B (B > 1)."""
     caches, z = [], x
-    with k.phase("eval"):
+    with kernel.phase("eval"):
         for layer in chain.layers:
-            z, c = layer.eval(k, z)
+            z, c = layer.eval(kernel, z)
             caches.append(c)
     t = Trace(caches, [], z)
     if with_loss:
-        t.value, t.loss_grad = chain.loss.value_and_grad(k, z)
+        t.value, t.loss_grad = chain.loss.value_and_grad(kernel, z)
         if mean and x.ndim == 2 and x.shape[1] > 1:
-            with k.phase("loss_grad"):
-                t.loss_grad = k.mul(t.loss_grad, 1.0 / int(x.shape[1]))
-    with k.phase("jac"):
-        t.jacs = [layer.jac(k, c) for layer, c in zip(chain.layers, caches)]
+            with kernel.phase("loss_grad"):
+                t.loss_grad = kernel.mul(t.loss_grad, 1.0 / int(x.shape[1]))
+    with kernel.phase("jac"):
+        t.jacs = [layer.jac(kernel, c) for layer, c in zip(chain.layers, caches)]
     return t
 
 
@@ -282,14 +282,14 @@ def _finite(a, name):
     check(np.isfinite(a).all(), f"{name} contains NaN or inf")
 
 
-def _to_backend(be, a, name):
-    """a (finite float64 numpy) as a new array of backend be, refusing values that overflow
+def _to_backend(backend, a, name):
+    """a (finite float64 numpy) as a new array of `backend`, refusing values that overflow
     its dtype (1e39 is finite in float64 but inf in float32): checked after conversion."""
     import numpy as np
     with np.errstate(over="ignore"):  # the overflow is reported below, as an error
-        out = be.asarray(a)
-    check(be.all_finite(out),
-          f"{name} overflows {be.dtype}: its largest magnitude is {np.abs(a).max():.3g}")
+        out = backend.asarray(a)
+    check(backend.all_finite(out),
+          f"{name} overflows {backend.dtype}: its largest magnitude is {np.abs(a).max():.3g}")
     return out
 
 

@@ -14,8 +14,9 @@ multiplies through the narrow waist first and beats both pure modes.
 
     cost[i][j] = min over i ≤ k < j of cost[i][k] + cost[k+1][j] + join(i..k, k+1..j)
 
-`plan(factors)` returns the minimum and the split table; `gradient` and `jacobian` execute
-that bracketing through the counting kernel, so the counted total equals the DP's value.
+`bracketing(shapes, copies)` returns the minimum and the split table; `gradient` and
+`jacobian` execute that bracketing through the counting kernel, so the counted total
+equals the DP's value.
 
 On a batch of B inputs (maths §7) the W_i are the same for every sample and the σ'(z) and
 the loss row J_ℓ(ŷ) are not: `factor_copies(chain, with_loss, B)` says which, and the DP prices a
@@ -64,7 +65,7 @@ def factor_copies(chain, with_loss=True, B=1):
     return out + [1 if layer.kind == "linear" else B for layer in reversed(chain.layers)]
 
 
-def plan(shapes, copies=None):
+def bracketing(shapes, copies=None):
     """(minimum total operations, split table) over every bracketing of the factors; with
     `copies` (one per factor), a product of factors i..j costs max(copies[i..j]) times
     its one-sample cost (see `factor_copies`)."""
@@ -93,42 +94,44 @@ def plan(shapes, copies=None):
     return cost[0][n - 1], split
 
 
-def _factors(chain, t, with_loss, k):
+def _factors(chain, t, with_loss, kernel):
     """The factors as (kind, array): a diagonal is its vector σ'(z), a linear layer its W;
     on a batch the loss rows are B × 1 × K and each σ'(z) n × B (modes.kernel)."""
-    out = [(DENSE, k.rows(t.loss_grad))] if with_loss else []
+    out = [(DENSE, kernel.rows(t.loss_grad))] if with_loss else []
     for layer, jc in zip(reversed(chain.layers), reversed(t.jacs)):
         out.append((DENSE, layer.W) if layer.kind == "linear" else (DIAG, jc))
     return out
 
 
-def _execute(k, factors, split, i, j):
+def _execute(kernel, factors, split, i, j):
     """The product of factors i..j in the planned bracketing, through the kernel."""
     if i == j:
         return factors[i]
     s = split[i][j]
-    (lk, a), (rk, b) = _execute(k, factors, split, i, s), _execute(k, factors, split, s + 1, j)
+    lk, a = _execute(kernel, factors, split, i, s)
+    rk, b = _execute(kernel, factors, split, s + 1, j)
     if lk == DIAG and rk == DIAG:
-        return DIAG, k.mul(a, b)
+        return DIAG, kernel.mul(a, b)
     if lk == DIAG:
-        return DENSE, k.rowscale(a, b)
+        return DENSE, kernel.rowscale(a, b)
     if rk == DIAG:
-        return DENSE, k.colscale(a, b)
-    return DENSE, k.matmul(a, b)
+        return DENSE, kernel.colscale(a, b)
+    return DENSE, kernel.matmul(a, b)
 
 
-def _product(chain, k, x, with_loss):
+def _product(chain, kernel, x, with_loss):
     """(value, grad, jac) by the planned bracketing (the DP runs once, while recording)."""
-    t = evaluate(chain, x, k, with_loss=with_loss)
+    t = evaluate(chain, x, kernel, with_loss=with_loss)
     shapes = factor_shapes(chain, with_loss)
     B = 1 if x.ndim == 1 else int(x.shape[1])
-    _, split = plan(shapes, factor_copies(chain, with_loss, B) if B > 1 else None)
-    with k.phase("chain"):
-        kind, out = _execute(k, _factors(chain, t, with_loss, k), split, 0, len(shapes) - 1)
-        out = k.diag(out) if kind == DIAG else out
+    _, split = bracketing(shapes, factor_copies(chain, with_loss, B) if B > 1 else None)
+    with kernel.phase("chain"):
+        factors = _factors(chain, t, with_loss, kernel)
+        kind, out = _execute(kernel, factors, split, 0, len(shapes) - 1)
+        out = kernel.diag(out) if kind == DIAG else out
         if with_loss:
-            return t.value, k.unrow(out), None
-        return t.yhat, None, k.per_sample(out, x)
+            return t.value, kernel.unrow(out), None
+        return t.yhat, None, kernel.per_sample(out, x)
 
 
 def gradient(chain, x, wrt="input", dense_B=False, check=True, exec="eager"):

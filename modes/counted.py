@@ -45,7 +45,7 @@ def bracketing(target, widths, activation=None, bias=False, loss="squared") -> O
         return closed_form("reverse")(target, widths, activation, bias)
     chain = shape_chain(tuple(widths), activation=activation, bias=bias)
     shapes = cheapest.factor_shapes(chain, with_loss=target == "gradient")
-    total, split = cheapest.plan(shapes)
+    total, split = cheapest.bracketing(shapes)
     mults = _mults(shapes, split, 0, len(shapes) - 1)[0]
     return Ops(mults=mults, adds=total - mults)
 

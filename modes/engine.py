@@ -46,31 +46,31 @@ class Result:
         return total
 
 
-def run(mode, target, chain, x, key, body, check=True, exec="eager") -> Result:
+def run(mode, target, chain, x, key, body, check=True, execution="eager") -> Result:
     """One engine call: x checked (chain.input), then the chain's plan for (mode, target,
-    *key) run on it — recorded on the first call by body(chain, k, x, *key) -> (value,
-    grad, jac), which computes through the counting kernel k (modes.plan). check=False
+    *key) run on it — recorded on the first call by body(chain, kernel, x, *key) -> (value,
+    grad, jac), which computes through the counting kernel (modes.plan). check=False
     skips the finiteness tests of x and of the answer, for timing loops that check once
     outside. Where the backend allows (Backend.test_x_first is False: torch), x is tested
     together with the answer, after the plan: one host sync on CUDA for all of it.
 
-    exec="graph" replays the plan from a CUDA graph, captured on the plan's first such
+    execution="graph" replays the plan from a CUDA graph, captured on the plan's first such
     call (Backend.capture; torch on CUDA only): the same Result, its arrays copied out of
     the graph's memory. A plan recorded anew (weights assigned) is captured anew."""
-    if exec not in EXECS:
-        raise FwdrevError(f"unknown exec {exec!r} (known: {', '.join(EXECS)})")
-    b = chain.backend
-    first = check and b.test_x_first
+    if execution not in EXECS:
+        raise FwdrevError(f"unknown exec {execution!r} (known: {', '.join(EXECS)})")
+    backend = chain.backend
+    first = check and backend.test_x_first
     x = chain.input(x, first)
     p, out = planned(chain, (mode, target), key, x, body)
-    if exec == "graph":
+    if execution == "graph":
         if p.graph is None:
-            p.graph = b.capture(p.run, x)
+            p.graph = backend.capture(p.run, x)
         value, grad, jac = p.graph(x)
     else:
         value, grad, jac = out if out is not None else p.run(x)
     if check:
-        check_answer(mode, target, b, value, grad, jac, x=None if first else x)
+        check_answer(mode, target, backend, value, grad, jac, x=None if first else x)
     return Result(mode, target, value, p.ops, dict(p.phases), grad=grad, jac=jac, mem=p.mem)
 
 
@@ -79,7 +79,7 @@ def check_wrt(wrt):
         raise FwdrevError(f"unknown wrt {wrt!r} (known: {', '.join(WRT)})")
 
 
-def check_answer(mode, target, b, value, grad=None, jac=None, x=None):
+def check_answer(mode, target, backend, value, grad=None, jac=None, x=None):
     """Refuse a non-finite answer rather than return it: the value (f(x), or ŷ for a
     Jacobian) and every array of the derivative (each layer's ∂f/∂W_i and ∂f/∂b_i for
     wrt="params"); and x, when given (it was not tested before the call). Engines and peers
@@ -89,27 +89,27 @@ def check_answer(mode, target, b, value, grad=None, jac=None, x=None):
     arrays = list(_flat(d)) if isinstance(d, (list, tuple)) else [d]
     if x is not None:
         arrays.append(x)
-    if b.all_finite(value, *arrays):
+    if backend.all_finite(value, *arrays):
         return
-    if x is not None and not b.all_finite(x):
+    if x is not None and not backend.all_finite(x):
         raise FwdrevError("x contains NaN or inf")
     what = "the Jacobian" if jac is not None else "the gradient"
-    if not b.all_finite(*arrays):
+    if not backend.all_finite(*arrays):
         raise FwdrevError(f"{mode} {target}: {what} is not finite (overflow in the chain?)")
     name = "ŷ = h(x)" if jac is not None else "the value f(x)"
     raise FwdrevError(f"{mode} {target}: {name} is not finite (overflow in the chain?)")
 
 
-def split_params(chain, k, vec):
+def split_params(chain, kernel, vec):
     """Cut a flat parameter gradient into one tuple of arrays per linear layer, shaped as
     the parameters (w = vec(Wᵀ): rows of W concatenated, then the bias)."""
     out, at = [], 0
     for layer in chain.linear_layers:
         n = layer.n_out * layer.n_in
-        grads = [k.reshape(k.slice(vec, at, at + n), (layer.n_out, layer.n_in))]
+        grads = [kernel.reshape(kernel.slice(vec, at, at + n), (layer.n_out, layer.n_in))]
         at += n
         if layer.b is not None:
-            grads.append(k.slice(vec, at, at + layer.n_out))
+            grads.append(kernel.slice(vec, at, at + layer.n_out))
             at += layer.n_out
         out.append(tuple(grads))
     return out

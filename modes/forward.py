@@ -18,12 +18,12 @@ name = "forward"
 execs = EXECS  # eager, and replayed from a CUDA graph (exec="graph")
 
 
-def _accumulate(chain, k, t):
+def _accumulate(chain, kernel, t):
     """F_L = A_L ⋯ A_0, starting from the identity (F_0 = A_0 costs nothing)."""
     F = None
-    with k.phase("chain"):
+    with kernel.phase("chain"):
         for layer, jc in zip(chain.layers, t.jacs):
-            F = layer.A_mm(k, jc, F)
+            F = layer.A_mm(kernel, jc, F)
     return F
 
 
@@ -38,28 +38,29 @@ def gradient(chain, x, wrt="input", dense_B=False, check=True, exec="eager"):
     return run(name, "params", chain, x, (), _params_gradient, check, exec)
 
 
-def _input_gradient(chain, k, x):
-    t = evaluate(chain, x, k)
-    F = _accumulate(chain, k, t)
-    with k.phase("chain"):  # per sample J_ℓ(ŷ_b) F_L: the rows of the batch, B × d
-        return t.value, k.unrow(k.matmul(k.rows(t.loss_grad), F)), None
+def _input_gradient(chain, kernel, x):
+    t = evaluate(chain, x, kernel)
+    F = _accumulate(chain, kernel, t)
+    with kernel.phase("chain"):  # per sample J_ℓ(ŷ_b) F_L: the rows of the batch, B × d
+        return t.value, kernel.unrow(kernel.matmul(kernel.rows(t.loss_grad), F)), None
 
 
-def _params_gradient(chain, k, x):
-    t = evaluate(chain, x, k, mean=True)
+def _params_gradient(chain, kernel, x):
+    t = evaluate(chain, x, kernel, mean=True)
     batch = () if x.ndim == 1 else (int(x.shape[1]),)
-    with k.phase("chain"):
-        J = k.zeros(batch + (chain.d, 0))  # J_O before any layer: no parameter columns yet
+    with kernel.phase("chain"):
+        J = kernel.zeros(batch + (chain.d, 0))  # J_O before any layer: no parameter columns yet
         for layer, c, jc in zip(chain.layers, t.caches, t.jacs):
-            J = layer.A_mm(k, jc, J)
+            J = layer.A_mm(kernel, jc, J)
             if layer.n_params:
-                J = k.hcat([J, layer.B_dense(k, c)])
+                J = kernel.hcat([J, layer.B_dense(kernel, c)])
         if batch:  # Σ_b J_{O_L,b}ᵀ ∇ℓ_b: the samples' K rows stacked, one product
             n = batch[0] * chain.K
-            vec = k.matmul(k.reshape(k.T(t.loss_grad), (n,)), k.reshape(J, (n, int(J.shape[2]))))
+            row = kernel.reshape(kernel.T(t.loss_grad), (n,))
+            vec = kernel.matmul(row, kernel.reshape(J, (n, int(J.shape[2]))))
         else:
-            vec = k.matmul(k.T(J), t.loss_grad)
-    return t.value, split_params(chain, k, vec), None
+            vec = kernel.matmul(kernel.T(J), t.loss_grad)
+    return t.value, split_params(chain, kernel, vec), None
 
 
 def jacobian(chain, x, check=True, exec="eager"):
@@ -67,8 +68,8 @@ def jacobian(chain, x, check=True, exec="eager"):
     return run(name, "jacobian", chain, x, (), _jacobian, check, exec)
 
 
-def _jacobian(chain, k, x):
-    t = evaluate(chain, x, k, with_loss=False)
-    F = _accumulate(chain, k, t)
-    with k.phase("chain"):
-        return t.yhat, None, k.per_sample(F, x)
+def _jacobian(chain, kernel, x):
+    t = evaluate(chain, x, kernel, with_loss=False)
+    F = _accumulate(chain, kernel, t)
+    with kernel.phase("chain"):
+        return t.yhat, None, kernel.per_sample(F, x)

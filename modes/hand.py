@@ -131,17 +131,17 @@ class Hand(PreparedPeer):
     def prepare(self, chain, x, target) -> Prepared:
         """The timed call: the products on x (already on the chain's backend), then the
         device wait; answer() wraps them as a Result."""
-        Ws, b = weights(chain), chain.backend
+        Ws, backend = weights(chain), chain.backend
         mode = cheapest_end(chain.widths) if target == "jacobian" else "reverse"
         body, xb = PRODUCTS[(target, mode)](Ws, chain.loss.y), chain.input(x)
 
         def answer(out, check=True):
             value, d = out
             if target == "jacobian":
-                return result(self.name, target, b, value, jac=d, check=check)
+                return result(self.name, target, backend, value, jac=d, check=check)
             grad = d if target == "gradient" else [(g,) for g in d]
-            return result(self.name, target, b, value, grad=grad, check=check)
-        return Prepared(waiting(lambda: body(xb), b.synchronize), answer)
+            return result(self.name, target, backend, value, grad=grad, check=check)
+        return Prepared(waiting(lambda: body(xb), backend.synchronize), answer)
 
 
 hand = Hand()

@@ -102,15 +102,15 @@ class JaxPeer(PreparedPeer):
             e["compiled"][key] = (compiled, time.perf_counter() - t0)
         compiled, params, ready = e["compiled"][key][0], e["params"], jax.block_until_ready
         value_of = e["values"].setdefault(what, jax.jit(getattr(e["fn"], what)))
-        b = chain.backend
-        back = lambda a: b.asarray(a.__array__().copy())  # noqa: E731
+        backend = chain.backend
+        back = lambda a: backend.asarray(a.__array__().copy())  # noqa: E731
 
         def answer(d, check=True):
             value = back(value_of(params, xj))
             if target == "jacobian":
-                return result(self.name, target, b, value, jac=back(d), check=check)
+                return result(self.name, target, backend, value, jac=back(d), check=check)
             grad = back(d) if target == "gradient" else group_params(chain, [back(g) for g in d])
-            return result(self.name, target, b, value, grad=grad, check=check)
+            return result(self.name, target, backend, value, grad=grad, check=check)
         return Prepared(lambda: ready(compiled(params, xj)), answer)
 
 

@@ -3,7 +3,7 @@
 A layer rule knows its value and its two Jacobian blocks, A = ∂g/∂z (input) and
 B = ∂g/∂w (parameters), and multiplies by them using their structure: the A of an
 activation is diagonal, the B of a linear layer is I ⊗ zᵀ. All arithmetic goes through the
-`Kernel` `k`, which counts it.
+`Kernel` `kernel`, which counts it.
 """
 from __future__ import annotations
 
@@ -73,29 +73,29 @@ class Linear(_Watched):
     def n_params(self):
         return self.n_out * self.n_in + (0 if self.b is None else self.n_out)
 
-    def eval(self, k, z):
-        out = k.matmul(self.W, z)
+    def eval(self, kernel, z):
+        out = kernel.matmul(self.W, z)
         if self.b is not None:
-            out = k.add(out, k.column(self.b, out))
+            out = kernel.add(out, kernel.column(self.b, out))
         return out, z  # the cache is the input z: B depends on it
 
-    def jac(self, k, cache):
+    def jac(self, kernel, cache):
         return None  # A = W is already at hand
 
-    def A_mm(self, k, jc, M):
+    def A_mm(self, kernel, jc, M):
         """A @ M; M None stands for the identity, so A itself (free)."""
-        return self.W if M is None else k.matmul(self.W, M)
+        return self.W if M is None else kernel.matmul(self.W, M)
 
-    def mm_A(self, k, jc, G):
+    def mm_A(self, kernel, jc, G):
         """G @ A for a row vector or matrix G; None stands for the identity."""
-        return self.W if G is None else k.matmul(G, self.W)
+        return self.W if G is None else kernel.matmul(G, self.W)
 
-    def B_dense(self, k, cache):
+    def B_dense(self, kernel, cache):
         """B materialised, n_out × n_params (forming it is free; it costs memory)."""
-        B = k.kron_eye(self.n_out, cache)
-        return B if self.b is None else k.hcat([B, k.eye(self.n_out)])
+        B = kernel.kron_eye(self.n_out, cache)
+        return B if self.b is None else kernel.hcat([B, kernel.eye(self.n_out)])
 
-    def BT(self, k, cache, p, dense=False):
+    def BT(self, kernel, cache, p, dense=False):
         """Bᵀp, one array per parameter: ∂f/∂W = p zᵀ (an outer product), ∂f/∂b = p.
         On a batch (p rows B × 1 × n_out, z n_in × B) summed over the samples:
         ∂f/∂W = Pᵀ Zᵀ, one (n_out × B)(B × n_in) product, and ∂f/∂b the column sums of P.
@@ -105,18 +105,18 @@ class Linear(_Watched):
         stacked into one (B·n_out × r) matrix.
         """
         if dense:
-            Bd = self.B_dense(k, cache)
+            Bd = self.B_dense(kernel, cache)
             if Bd.ndim == 3:
-                Bd, p = k.reshape(Bd, (-1, int(Bd.shape[2]))), k.reshape(p, (-1,))
-            q = k.matmul(k.T(Bd), p)
+                Bd, p = kernel.reshape(Bd, (-1, int(Bd.shape[2]))), kernel.reshape(p, (-1,))
+            q = kernel.matmul(kernel.T(Bd), p)
             n = self.n_out * self.n_in
-            gW = k.reshape(k.slice(q, 0, n), (self.n_out, self.n_in))
-            return (gW,) if self.b is None else (gW, k.slice(q, n, n + self.n_out))
+            gW = kernel.reshape(kernel.slice(q, 0, n), (self.n_out, self.n_in))
+            return (gW,) if self.b is None else (gW, kernel.slice(q, n, n + self.n_out))
         if cache.ndim == 2:
-            P = k.unrow(p)
-            gW = k.matmul(k.T(P), k.T(cache))
-            return (gW,) if self.b is None else (gW, k.colsum(P))
-        gW = k.outer(p, cache)
+            P = kernel.unrow(p)
+            gW = kernel.matmul(kernel.T(P), kernel.T(cache))
+            return (gW,) if self.b is None else (gW, kernel.colsum(P))
+        gW = kernel.outer(p, cache)
         return (gW,) if self.b is None else (gW, p)
 
 
@@ -132,42 +132,42 @@ class Activation:
     def __init__(self, n):
         self.n_in = self.n_out = int(n)
 
-    def eval(self, k, z):
-        out = k.func(self.fn, z)
+    def eval(self, kernel, z):
+        out = kernel.func(self.fn, z)
         return out, (z, out)
 
-    def A_mm(self, k, s, M):
-        return k.diag(s) if M is None else k.rowscale(s, M)
+    def A_mm(self, kernel, s, M):
+        return kernel.diag(s) if M is None else kernel.rowscale(s, M)
 
-    def mm_A(self, k, s, G):
-        return k.diag(s) if G is None else k.colscale(G, s)
+    def mm_A(self, kernel, s, G):
+        return kernel.diag(s) if G is None else kernel.colscale(G, s)
 
 
 @register(ACTIVATIONS, "relu")
 class ReLU(Activation):
     fn = "relu"
 
-    def jac(self, k, cache):
+    def jac(self, kernel, cache):
         z, _ = cache
-        return k.func("step", z)  # σ'(z) = [z > 0]
+        return kernel.func("step", z)  # σ'(z) = [z > 0]
 
 
 @register(ACTIVATIONS, "sigmoid")
 class Sigmoid(Activation):
     fn = "sigmoid"
 
-    def jac(self, k, cache):
+    def jac(self, kernel, cache):
         _, s = cache
-        return k.mul(s, k.sub(1.0, s))  # σ' = σ(1 − σ), from the stored output
+        return kernel.mul(s, kernel.sub(1.0, s))  # σ' = σ(1 − σ), from the stored output
 
 
 @register(ACTIVATIONS, "tanh")
 class Tanh(Activation):
     fn = "tanh"
 
-    def jac(self, k, cache):
+    def jac(self, kernel, cache):
         _, t = cache
-        return k.sub(1.0, k.mul(t, t))  # tanh' = 1 − tanh²
+        return kernel.sub(1.0, kernel.mul(t, t))  # tanh' = 1 − tanh²
 
 
 LAYERS.update(ACTIVATIONS)
@@ -182,11 +182,11 @@ class Squared(_Watched):
     def __init__(self, y):
         self.y = y
 
-    def value_and_grad(self, k, yhat):
-        with k.phase("loss_grad"):
-            r = k.sub(yhat, k.column(self.y, yhat))
-        with k.phase("eval"):
-            f = k.mul(0.5, k.dots(r, r))
+    def value_and_grad(self, kernel, yhat):
+        with kernel.phase("loss_grad"):
+            r = kernel.sub(yhat, kernel.column(self.y, yhat))
+        with kernel.phase("eval"):
+            f = kernel.mul(0.5, kernel.dots(r, r))
         return f, r
 
 
@@ -199,14 +199,14 @@ class SoftmaxCE(_Watched):
     def __init__(self, y):
         self.y = y
 
-    def value_and_grad(self, k, yhat):
-        with k.phase("eval"):
-            s = k.sub(yhat, k.colmax(yhat))       # shift by the max: exp never overflows
-            e = k.func("exp", s)
-            S = k.colsum(e)
-            logS = k.func("log", S)
-            ysum = k.sum(self.y)                  # once, for every sample of a batch
-            f = k.sub(k.mul(logS, ysum), k.matmul(self.y, s))
-        with k.phase("loss_grad"):
-            g = k.sub(k.mul(k.div(e, S), ysum), k.column(self.y, yhat))
+    def value_and_grad(self, kernel, yhat):
+        with kernel.phase("eval"):
+            s = kernel.sub(yhat, kernel.colmax(yhat))  # shift by the max: exp never overflows
+            e = kernel.func("exp", s)
+            S = kernel.colsum(e)
+            logS = kernel.func("log", S)
+            ysum = kernel.sum(self.y)  # once, for every sample of a batch
+            f = kernel.sub(kernel.mul(logS, ysum), kernel.matmul(self.y, s))
+        with kernel.phase("loss_grad"):
+            g = kernel.sub(kernel.mul(kernel.div(e, S), ysum), kernel.column(self.y, yhat))
         return f, g

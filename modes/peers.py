@@ -134,9 +134,9 @@ def group_params(chain, flat):
     return out
 
 
-def result(mode, target, b, value, grad=None, jac=None, check=True) -> Result:
+def result(mode, target, backend, value, grad=None, jac=None, check=True) -> Result:
     """A peer's answer as a Result, refused like an engine's when anything is not finite
     (unless check=False, for timing loops that check once outside)."""
     if check:
-        check_answer(mode, target, b, value, grad, jac)
+        check_answer(mode, target, backend, value, grad, jac)
     return Result(mode, target, value, None, {}, grad=grad, jac=jac)

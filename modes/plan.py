@@ -33,10 +33,18 @@ _PLANS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 EPOCH = [0]
 """Bumped whenever any layer's W or b, or any loss's y, is assigned (modes.layers): a plan
-recorded in the current epoch is fresh without looking further."""
+recorded in the current epoch is fresh without looking further.
+
+It stays one counter per process, on purpose: the assignment `layer.W = …` is the only
+place that knows an array was replaced, and a layer knows no chain (one may sit in several,
+and a chain's plans are found from the chain, `_PLANS`), so nothing could be passed to it;
+a counter per chain would have to be reached from the layer all the same. It is only ever
+compared for equality, so one bump too many (another chain's assignment) costs the
+identity check of `Held.fresh` and never a stale plan; the counter holds no arrays."""
 
 
 def bump_epoch():
+    """Some watched array was assigned somewhere in this process (modes.layers._Watched)."""
     EPOCH[0] += 1
 
 
@@ -197,7 +205,7 @@ def _arrays(chain):
 def planned(chain, call, options, x, body):
     """(plan, answer): the chain's plan for call + options ((mode, target) and the engine's
     options) on x's batch size, and None; or, when there is none or it is stale, a new
-    plan recorded by running body(chain, k, x, *options) -> (value, grad, jac) for real
+    plan recorded by running body(chain, kernel, x, *options) -> (value, grad, jac) for real
     through a counting kernel, and that call's answer. One x (d,) and each batch size B
     (d × B) have plans of their own."""
     plans = _PLANS.get(chain)
@@ -209,9 +217,9 @@ def planned(chain, call, options, x, body):
         return p, None
     rec = _Recording(chain.backend)
     rec.bind(x)  # slot 0: the plan's argument
-    k = rec.kernel = Kernel(rec)
-    out = body(chain, k, x, *options)
-    p = plans[key] = Plan(rec, out, k.phases(), chain)
+    kernel = rec.kernel = Kernel(rec)
+    out = body(chain, kernel, x, *options)
+    p = plans[key] = Plan(rec, out, kernel.phases(), chain)
     return p, out
 
 

@@ -183,7 +183,7 @@ def cheapest_total(target, widths, activation=False, B=1, bias=False) -> int:
     if choose("target", target, {t: t for t in TARGETS}) == "params":
         return params_ops_widths("reverse", widths, bias=bias, activation=activation, B=B).total
     chain, with_loss = shape_chain(widths, "relu" if activation else None), target == "gradient"
-    return cheapest.plan(cheapest.factor_shapes(chain, with_loss),
+    return cheapest.bracketing(cheapest.factor_shapes(chain, with_loss),
                          cheapest.factor_copies(chain, with_loss, B))[0]
 
 

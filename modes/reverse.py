@@ -18,11 +18,11 @@ name = "reverse"
 execs = EXECS  # eager, and replayed from a CUDA graph (exec="graph")
 
 
-def _chain_back(chain, k, t, G):
+def _chain_back(chain, kernel, t, G):
     """G A_L ⋯ A_0; G None stands for the identity (G A_L = A_L costs nothing)."""
-    with k.phase("chain"):
+    with kernel.phase("chain"):
         for layer, jc in zip(reversed(chain.layers), reversed(t.jacs)):
-            G = layer.mm_A(k, jc, G)
+            G = layer.mm_A(kernel, jc, G)
     return G
 
 
@@ -38,28 +38,29 @@ def gradient(chain, x, wrt="input", dense_B=False, check=True, exec="eager"):
     return run(name, "params", chain, x, (dense_B,), backprop, check, exec)
 
 
-def _input_gradient(chain, k, x):
-    t = evaluate(chain, x, k)
-    with k.phase("chain"):  # the batch's rows J_ℓ(ŷ_b), B × 1 × K, then B × d
-        return t.value, k.unrow(_chain_back(chain, k, t, k.rows(t.loss_grad))), None
+def _input_gradient(chain, kernel, x):
+    t = evaluate(chain, x, kernel)
+    with kernel.phase("chain"):  # the batch's rows J_ℓ(ŷ_b), B × 1 × K, then B × d
+        return t.value, kernel.unrow(_chain_back(chain, kernel, t, kernel.rows(t.loss_grad))), None
 
 
-def backprop(chain, k, x, dense_B):
-    """(value, [∂f/∂W_i, …], None) by backpropagation, through kernel k (a plan's body;
+def backprop(chain, kernel, x, dense_B):
+    """(value, [∂f/∂W_i, …], None) by backpropagation, through the kernel (a plan's body;
     the cheapest mode runs it too)."""
-    t = evaluate(chain, x, k, mean=True)
+    t = evaluate(chain, x, kernel, mean=True)
     layers = chain.layers
     # p is needed below layer i only while some layer below still has parameters.
     needs_p = [any(l.n_params for l in layers[:i]) for i in range(len(layers))]
     grads = []
-    with k.phase("chain"):
-        p = k.rows(t.loss_grad)
+    with kernel.phase("chain"):
+        p = kernel.rows(t.loss_grad)
         for i in reversed(range(len(layers))):
             layer = layers[i]
             if layer.n_params:
-                grads.append(layer.BT(k, t.caches[i], p, dense=dense_B))
+                grads.append(layer.BT(kernel, t.caches[i], p, dense=dense_B))
             if needs_p[i]:
-                p = layer.mm_A(k, t.jacs[i], p)  # p_i = A_iᵀ p_{i+1}, as the row p_{i+1}ᵀ A_i
+                # p_i = A_iᵀ p_{i+1}, as the row p_{i+1}ᵀ A_i
+                p = layer.mm_A(kernel, t.jacs[i], p)
     return t.value, grads[::-1], None
 
 
@@ -69,8 +70,8 @@ def jacobian(chain, x, check=True, exec="eager"):
     return run(name, "jacobian", chain, x, (), _jacobian, check, exec)
 
 
-def _jacobian(chain, k, x):
-    t = evaluate(chain, x, k, with_loss=False)
-    G = _chain_back(chain, k, t, None)
-    with k.phase("chain"):
-        return t.yhat, None, k.per_sample(G, x)
+def _jacobian(chain, kernel, x):
+    t = evaluate(chain, x, kernel, with_loss=False)
+    G = _chain_back(chain, kernel, t, None)
+    with kernel.phase("chain"):
+        return t.yhat, None, kernel.per_sample(G, x)

@@ -61,27 +61,28 @@ def compute(backend="numpy", device="cpu", dtype="float64") -> dict:
     from .kernel import Kernel
 
     chain = Chain.from_matrices([W0, W1], Y, backend=backend, device=device, dtype=dtype)
-    b = chain.backend
-    k = Kernel(b)
-    t = evaluate(chain, chain.input(X), k)
+    backend = chain.backend  # the name, resolved to its Backend
+    kernel = Kernel(backend)
+    t = evaluate(chain, chain.input(X), kernel)
     lin0, lin1 = chain.layers
-    F0 = lin0.A_mm(k, None, None)             # F_0 = A_0 = W_0
-    F1 = lin1.A_mm(k, None, F0)               # F_1 = A_1 F_0
+    F0 = lin0.A_mm(kernel, None, None)        # F_0 = A_0 = W_0
+    F1 = lin1.A_mm(kernel, None, F0)          # F_1 = A_1 F_0
     G2 = t.loss_grad                          # G_2 = J_ℓ(ŷ) = (ŷ − y)ᵀ
-    G1 = lin1.mm_A(k, None, G2)               # G_1 = G_2 A_1
+    G1 = lin1.mm_A(kernel, None, G2)          # G_1 = G_2 A_1
     fw, rv = forward.gradient(chain, X), reverse.gradient(chain, X)
     pf, pr = forward.gradient(chain, X, wrt="params"), reverse.gradient(chain, X, wrt="params")
     dW0, dW1 = pr.grad[0][0], pr.grad[1][0]
     out = {
         "z1": t.caches[1], "z2": t.yhat, "f": fw.value, "F0": F0, "F1": F1, "G2": G2,
         "G1": G1, "grad_forward": fw.grad, "grad_reverse": rv.grad, "dW0": dW0, "dW1": dW1,
-        "q0": b.reshape(dW0, (-1,)), "q1": b.reshape(dW1, (-1,)),
+        "q0": backend.reshape(dW0, (-1,)), "q1": backend.reshape(dW1, (-1,)),
         "ops_forward": fw.ops.total, "ops_reverse": rv.ops.total,
     }
-    listed = {k_: (v if isinstance(v, int) else b.to_numpy(v).tolist()) for k_, v in out.items()}
+    listed = {name: (v if isinstance(v, int) else backend.to_numpy(v).tolist())
+              for name, v in out.items()}
     # Forward accumulation must agree with backprop on every parameter gradient.
     listed["params_agree"] = all(
-        b.to_numpy(a).tolist() == b.to_numpy(c).tolist()
+        backend.to_numpy(a).tolist() == backend.to_numpy(c).tolist()
         for ga, gc in zip(pf.grad, pr.grad) for a, c in zip(ga, gc))
     return listed
 

@@ -39,7 +39,7 @@ class _Twin:
 
     def __init__(self, chain):
         import torch
-        self.torch, self.b = torch, chain.backend
+        self.torch, self.backend = torch, chain.backend
         self.numpy = chain.backend.name == "numpy"
         self.conv = torch.from_numpy if self.numpy else (lambda a: a)
         xp = Primitives(torch.tanh, torch.sigmoid, torch.relu, lambda z: torch.logsumexp(z, 0))
@@ -81,10 +81,11 @@ class TorchPeer(PreparedPeer):
                 if value is None:  # outside the timed call: the transform gives J alone
                     with t.torch.no_grad():
                         value = t.fn.h(t.params, xt)
-                return result(self.name, target, t.b, t.back(value), jac=t.back(d), check=check)
+                return result(self.name, target, t.backend, t.back(value), jac=t.back(d),
+                              check=check)
             grad = t.back(d) if target == "gradient" else group_params(chain, [t.back(g) for g in d])
-            return result(self.name, target, t.b, t.back(value), grad=grad, check=check)
-        return Prepared(waiting(body, t.b.synchronize), answer)
+            return result(self.name, target, t.backend, t.back(value), grad=grad, check=check)
+        return Prepared(waiting(body, t.backend.synchronize), answer)
 
 
 # -- autograd ------------------------------------------------------------------------------
@@ -179,7 +180,7 @@ def _compile(t, fn, x):
     t0 = time.perf_counter()
     try:
         compiled(t.params, x)
-        t.b.synchronize()
+        t.backend.synchronize()
     except Exception as e:  # the compiler's failure, as one line
         raise FwdrevError(f"torch.compile failed: {type(e).__name__}: "
                           f"{(str(e).strip().splitlines() or [''])[0]}") from None

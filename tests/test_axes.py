@@ -52,6 +52,8 @@ def test_labels_name_the_layers_once_each():
     p = Point(L=2, m=8, d=8, activation="tanh", bias="on")
     assert p.label() == "gradient L2 m8 d8 K1 tanh bias numpy/cpu/float64/1t"
     assert p.label("id") == "gradient-numpy-cpu-float64-t1-L2-m8-d8-K1-tanh-bias"
+    assert p.label("short") == "numpy/gradient L=2 m=8 d=8 K=1 tanh bias"
+    assert Point(L=2, m=8, d=8).label("short") == "numpy/gradient L=2 m=8 d=8 K=1"
     assert axes.words(p.as_dict()) == axes.words(p) == "gradient L2 m8 d8 K1 tanh bias"
 
 

@@ -87,7 +87,7 @@ def test_dp_over_batches_equals_brute_force_and_the_linear_chain_shares_its_weig
         c = Chain.random(w, activation=act, seed=1)
         for B, with_loss in itertools.product((1, 3, 16), (True, False)):
             shapes, cp = cheapest.factor_shapes(c, with_loss), cheapest.factor_copies(c, with_loss, B)
-            assert cheapest.plan(shapes, cp)[0] == _brute(shapes, cp)
+            assert cheapest.bracketing(shapes, cp)[0] == _brute(shapes, cp)
     # a linear chain [d, m, m, K] with B ≫ d: the cheapest multiplies the weights first
     c = Chain.random([4, 32, 32, 8], seed=2)
     x = c.random_x(B=64)

@@ -48,7 +48,7 @@ def test_dp_equals_brute_force_and_the_kernel_count(seed):
         x = chain.random_x(int(rng.integers(100)))
         for with_loss, call in ((True, MODES["cheapest"].gradient), (False, MODES["cheapest"].jacobian)):
             shapes = cheapest.factor_shapes(chain, with_loss)
-            dp, _ = cheapest.plan(shapes)
+            dp, _ = cheapest.bracketing(shapes)
             assert dp == brute_force(shapes), (chain, with_loss)
             counted = call(chain, x).ops
             assert counted.total == dp and counted.funcs == 0

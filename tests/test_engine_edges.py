@@ -136,7 +136,7 @@ def test_two_diagonals_join_at_one_multiplication_per_entry():
 @pytest.mark.parametrize("seed", range(3))
 def test_the_dp_equals_brute_force_on_any_factors(seed):
     """Random lists of dense and diagonal factors, diagonals next to each other included
-    (a chain never has them so, but plan() takes any factors)."""
+    (a chain never has them so, but bracketing() takes any factors)."""
     rng = np.random.default_rng(seed)
     for _ in range(40):
         n = int(rng.integers(1, 6))
@@ -150,7 +150,7 @@ def test_the_dp_equals_brute_force_on_any_factors(seed):
                 shapes.append((cheapest.DIAG, widths[i], widths[i]))
             else:
                 shapes.append((cheapest.DENSE, widths[i], widths[i + 1]))
-        assert cheapest.plan(shapes)[0] == brute_force(shapes), shapes
+        assert cheapest.bracketing(shapes)[0] == brute_force(shapes), shapes
 
 
 def test_factor_shapes_are_rows_by_columns_left_to_right():

@@ -201,9 +201,11 @@ def test_the_sweeps_child_checks_and_records_graph_rows(tmp_path, monkeypatch):
         return graphs[-1], graphs[-1].out
     monkeypatch.setattr(TorchBackend, "_cuda_graph", stand_in)
     point = Point(backend="torch", exec="graph", L=2, m=6, d=5, K=3, target="params")
+    child = timing.Child()  # as in the child process: the point is built once for its modes
     for mode in ENGINES:
         timing.run_case(FakeBenchmark(), {"point": point.as_dict(), "mode": mode, "lines": ["g"],
-                                          "tol": 1e-12, "run_id": "g", "est_s": 0.01}, tmp_path)
+                                          "tol": 1e-12, "run_id": "g", "est_s": 0.01}, tmp_path,
+                        child)
     rows = store.read_rows(tmp_path / "points.csv")
     assert [r["mode"] for r in rows] == list(ENGINES) and {r["exec"] for r in rows} == {"graph"}
     for r in rows:

@@ -187,7 +187,7 @@ def test_count_differs_from_baseline(write, capsys):
     doc["counts"][2]["counts"]["reverse"]["adds"] += 1
     assert cli.main(["--baseline", write(doc), "--counts-only"]) == cli.EXIT_COUNTS == 5
     out = capsys.readouterr().out
-    assert f"COUNT MISMATCH {measure.label(measure.CHECKS[2].point)} reverse: adds counted" in out
+    assert f"COUNT MISMATCH {measure.CHECKS[2].point.label('short')} reverse: adds counted" in out
 
 
 def test_engine_count_differs_from_both(write, capsys, monkeypatch):
@@ -223,7 +223,7 @@ def test_a_slower_engine_fails_naming_point_and_mode(write, capsys, fake_timing)
     fake_timing[0][MODE_KEYS[3]] = RATIO * 1.3
     assert cli.main(["--baseline", write(make_doc())]) == cli.EXIT_REGRESSED == 1
     out = capsys.readouterr().out
-    label0 = measure.label(measure.CHECKS[0].point)
+    label0 = measure.CHECKS[0].point.label("short")
     assert f"REGRESSED {label0} forward: the engine takes" in out
     assert "FAIL: 2 engine/reference ratio(s) regressed" in out
 
@@ -258,7 +258,7 @@ def test_real_regression_is_confirmed_by_the_remeasurement(write, capsys, fake_t
 
 def test_point_selection_and_canary_reach_the_measurement(write, fake_timing, capsys):
     c = measure.CHECKS[2]
-    rc = cli.main(["--baseline", write(make_doc()), "--point", measure.label(c.point),
+    rc = cli.main(["--baseline", write(make_doc()), "--point", c.point.label("short"),
                    "--inject-slowdown", "reverse=1.5"])
     assert rc == 1  # the fake applies the factor to its ratios
     assert fake_timing[1][0] == (c.point.key(), "reverse", 40, 1.5)

@@ -167,7 +167,7 @@ def test_engine_failure_while_timed_leaves_an_error_row(tmp_path):
                                                (7, 5e-8, "disagree")])
 def test_agreement_check_is_at_its_tolerance(tmp_path, monkeypatch, m, relerr, status):
     """relerr at tol passes; just above it is a disagreement, recorded and never timed.
-    (A new m each time: a point is checked once per process.)"""
+    (Each case alone: a point is checked once per Child.)"""
     monkeypatch.setattr(timing, "agreement", lambda results, backend: relerr)
     bench, case = FakeBenchmark(), one_case(tol=1e-8, point=Point(L=1, m=m, d=4))
     if status == "ok":
@@ -393,10 +393,7 @@ def test_meta_tells_machines_apart(tiny_run):
 @pytest.mark.parametrize("command", ["sweep", "report", "compare", "merge", "overhead", "regress"])
 def test_help_names_the_command_as_typed(command, capsys):
     """`fwdrev X --help` says `fwdrev X`, `python -m bench X --help` says that."""
-    from bench import __main__ as cli_main, cmdline
-    try:
-        for prog in ("fwdrev", "python -m bench"):
-            assert cli_main.main([command, "--help"], prog=prog) == 0
-            assert capsys.readouterr().out.startswith(f"usage: {prog} {command} ")
-    finally:
-        cmdline.PROG[0] = "python -m bench"
+    from bench import __main__ as cli_main
+    for prog in ("fwdrev", "python -m bench", "fwdrev"):  # nothing left behind by a call
+        assert cli_main.main([command, "--help"], prog=prog) == 0
+        assert capsys.readouterr().out.startswith(f"usage: {prog} {command} ")

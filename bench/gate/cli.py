@@ -141,11 +141,11 @@ def _select(checks, wanted):
     """The checks named by --point (key or short label), all of them when none is."""
     if not wanted:
         return list(checks)
-    by_name = {**{c.point.key(): c for c in checks}, **{measure.label(c.point): c for c in checks}}
+    by_name = {**{c.point.key(): c for c in checks}, **{c.point.label("short"): c for c in checks}}
     unknown = [w for w in wanted if w not in by_name]
     if unknown:
         raise bl.UnknownPoint(f"not a gate point: {', '.join(unknown)} "
-                              f"(gate points: {'; '.join(measure.label(c.point) for c in checks)})")
+                              f"(gate points: {'; '.join(c.point.label('short') for c in checks)})")
     return [by_name[w] for w in wanted]
 
 
@@ -160,7 +160,7 @@ def count_gate(checks, base_counts: dict) -> list:
     differs from the baseline or modes.predict (none when all agree)."""
     out = []
     for c in checks:
-        name, problems = measure.label(c.point), []
+        name, problems = c.point.label("short"), []
         try:
             got = measure.exact_counts(c)
         except ValueError as e:  # FwdrevError from an engine: the exact gate cannot pass
@@ -235,7 +235,7 @@ def _time_mode(check, mode, b, s, blocks, slow) -> dict:
 def _measure_row(check, mode, b, s, blocks, slow) -> dict:
     m = measure.measure(check, mode, blocks, *slow, seed=s["seed"])
     summ, band, v = stats.decide(m["ratios"], b["ratio"], b["tol"], n_boot=s["n_boot"], seed=s["seed"])
-    return {"point": measure.label(check.point), "key": check.point.key(), "mode": mode,
+    return {"point": check.point.label("short"), "key": check.point.key(), "mode": mode,
             "baseline": b["ratio"], "tol": b["tol"], "band": list(band), "ratio": summ.median,
             "lo": summ.lo, "hi": summ.hi, "blocks": blocks, "verdict": v,
             "t_engine": m["t_engine"], "t_reference": m["t_reference"], "remeasured": False,
@@ -289,10 +289,10 @@ def run_baseline(args) -> int:
     counted = measure.CHECKS + measure.COUNT_ONLY
     counts = runs[0]["counts"]
     problems = [msg for c in counted for mode, want in measure.predicted_counts(c).items()
-                for msg in stats.count_mismatches(measure.label(c.point), mode,
+                for msg in stats.count_mismatches(c.point.label("short"), mode,
                                                   counts[c.point.key()][mode],
                                                   counts[c.point.key()][mode], want)]
-    problems += [f"counts differ between baseline runs at {measure.label(c.point)}" for c in counted
+    problems += [f"counts differ between baseline runs at {c.point.label('short')}" for c in counted
                  if any(r["counts"][c.point.key()] != counts[c.point.key()] for r in runs)]
     if problems:  # never record counts that already disagree with the closed forms
         print("error: " + "; ".join(problems), file=sys.stderr)

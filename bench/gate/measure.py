@@ -82,11 +82,6 @@ COUNT_ONLY = (
 )
 
 
-def label(point: Point) -> str:
-    """A short name for tables and messages (the key stays the point's identity)."""
-    return f"{point.backend}/{point.target} L={point.L} m={point.m} d={point.d} K={point.K}"
-
-
 def ops_dict(ops) -> dict:
     return {"mults": int(ops.mults), "adds": int(ops.adds), "total": int(ops.total)}
 
@@ -111,31 +106,32 @@ def pair(point: Point, mode: str, seed=0):
         raise KeyError(f"no reference for {point.target}/{mode} (bench.gate.reference)")
     chain = chain_for(point, seed)
     x = chain.random_x(seed + 1)
-    b = chain.backend
+    backend = chain.backend
     Ws = [layer.W for layer in chain.linear_layers]
     ref = REFERENCES[ref_key](Ws, chain.loss.y)
-    _agree(b, call_for(mode, point)(chain, x), ref(x), f"{label(point)} {mode}")
+    _agree(backend, call_for(mode, point)(chain, x), ref(x), f"{point.label('short')} {mode}")
     fn = call_for(mode, point, check=False)  # checked once above, timed without
 
     def engine():
         fn(chain, x)
-        b.synchronize()
+        backend.synchronize()
 
     def reference():
         ref(x)
-        b.synchronize()
+        backend.synchronize()
     return engine, reference
 
 
-def _agree(b, res, ref_answer, what):
+def _agree(backend, res, ref_answer, what):
     """The reference must compute what the engine does, or its timing means nothing."""
     f, grad = ref_answer
     grads = grad if isinstance(grad, list) else [grad]
-    eng = to_numpy_list(b, res)
+    eng = to_numpy_list(backend, res)
     if len(eng) != len(grads):
         raise ValueError(f"{what}: the reference returns {len(grads)} gradient array(s), "
                          f"the engine {len(eng)}; fix bench/gate/reference.py")
-    err = relerr([*eng, b.to_numpy(res.value)], [*(b.to_numpy(g) for g in grads), b.to_numpy(f)])
+    want = [*(backend.to_numpy(g) for g in grads), backend.to_numpy(f)]
+    err = relerr([*eng, backend.to_numpy(res.value)], want)
     if not err <= AGREE_TOL:
         raise ValueError(f"{what}: the reference differs from the engine (relative error "
                          f"{err:.2e}); fix bench/gate/reference.py")

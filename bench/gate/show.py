@@ -58,7 +58,7 @@ def print_information(rows, base):
 def print_baseline(doc):
     for c in doc["checks"]:
         for mode, e in c["modes"].items():
-            print(f"{measure.label(Point.from_dict(c['point'])):36} {mode:7} engine/reference "
+            print(f"{Point.from_dict(c['point']).label('short'):36} {mode:7} engine/reference "
                   f"{e['ratio']:6.3f}  spread {100 * e['spread']:5.1f}%  tol {100 * e['tol']:4.1f}%"
                   f"  ({_time(e['t_engine_ms'])} vs {_time(e['t_reference_ms'])})")
 

@@ -66,6 +66,13 @@ def fwdrev_out(request):
     return _plan(request.config)["out"]
 
 
+@pytest.fixture(scope="session")
+def fwdrev_child():
+    """What the cases of this process share: the point in hand, the threads in force."""
+    from bench.sweep.timing import Child
+    return Child()
+
+
 def pytest_runtest_setup(item):
     # A sweep killed outright (SIGKILL) cannot stop its child: the child stops itself,
     # before its next benchmark, once its parent is gone.

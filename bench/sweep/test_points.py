@@ -6,5 +6,5 @@ in bench.sweep.timing.run_case.
 from bench.sweep.timing import run_case
 
 
-def test_point(benchmark, fwdrev_case, fwdrev_out):
-    run_case(benchmark, fwdrev_case, fwdrev_out)
+def test_point(benchmark, fwdrev_case, fwdrev_out, fwdrev_child):
+    run_case(benchmark, fwdrev_case, fwdrev_out, fwdrev_child)

@@ -81,19 +81,36 @@ def case_id(case) -> str:
 
 
 # -- in the child: one test per case ------------------------------------------------------
-_STATE = {"key": None, "point": None}
-_THREADS = {"n": None, "pools": None}
+class Child:
+    """What the child keeps from one case to the next: the point in hand (its chain,
+    callables and agreement check, built once for all its modes, and freed when the next
+    point comes; the cases run point by point) and the thread count in force (set only
+    when a case needs another). One per pytest session (the `fwdrev_child` fixture of
+    bench/sweep/conftest.py), passed to each case; a case run alone gets its own."""
+
+    def __init__(self):
+        self.key, self.point = None, None
+        self.threads, self.pools = None, None
+
+    def pools_for(self, n: int) -> str:
+        """Set the pools to n threads (only when that changes); the pools now in force."""
+        if self.threads != n:
+            info = set_threads(n)
+            self.threads = n
+            self.pools = f"torch:{info['torch_threads']} " + " ".join(info["pools"])
+        return self.pools
+
+    def holding(self, point: Point) -> SimpleNamespace:
+        """The state of `point`: a new, empty one when it is another point than the one in
+        hand (whose arrays go with it, before the new chain is built)."""
+        if self.key != point.key():
+            self.key = point.key()
+            self.point = SimpleNamespace(calls={}, relerr={}, info={}, error=None, errors={},
+                                         chain=None)
+        return self.point
 
 
-def _threads(n: int) -> str:
-    """Set the pools to n threads (only when that changes); the pools now in force."""
-    if _THREADS["n"] != n:
-        info = set_threads(n)
-        _THREADS.update(n=n, pools=f"torch:{info['torch_threads']} " + " ".join(info["pools"]))
-    return _THREADS["pools"]
-
-
-def _checked(point: Point, modes=(), cal=None) -> SimpleNamespace:
+def _checked(child: Child, point: Point, modes=(), cal=None) -> SimpleNamespace:
     """The point's callables and its agreement check, built once for all its modes.
 
     forward and reverse run once, untimed, and so does every other mode asked for: each
@@ -101,11 +118,7 @@ def _checked(point: Point, modes=(), cal=None) -> SimpleNamespace:
     operations and memory, its measured peak memory and its modelled time are kept for
     the rows (bench.sweep.extras). A mode asked for later on the same point is added then.
     """
-    if _STATE["key"] != point.key():
-        _STATE.update(key=None, point=None)  # free the previous point's arrays first
-        st = SimpleNamespace(calls={}, relerr={}, info={}, error=None, errors={}, chain=None)
-        _STATE.update(key=point.key(), point=st)
-    st = _STATE["point"]
+    st = child.holding(point)
     want = [m for m in ("reverse", "forward", *modes) if m not in st.calls and m not in st.errors]
     if st.error or not want:
         return st
@@ -147,14 +160,16 @@ def _backend(point):
     return get_backend(point.backend, point.device, point.dtype)
 
 
-def run_case(benchmark, case: dict, out_dir) -> None:
-    """Check, time and record one (point, mode). Used by bench/sweep/test_points.py."""
+def run_case(benchmark, case: dict, out_dir, child: Child | None = None) -> None:
+    """Check, time and record one (point, mode), keeping the point in `child` for the next
+    case (a new Child when none is given). Used by bench/sweep/test_points.py."""
     import pytest
     point, mode = Point.from_dict(case["point"]), case["mode"]
     benchmark.group = point.key()
     benchmark.extra_info.update({**point.as_dict(), "mode": mode, "lines": case.get("lines")})
-    pools = _threads(point.threads)
-    st = _checked(point, (mode,), case.get("calibration"))
+    child = Child() if child is None else child
+    pools = child.pools_for(point.threads)
+    st = _checked(child, point, (mode,), case.get("calibration"))
     row = base_row(case.get("run_id", ""), point, mode, case.get("lines", []), case["tol"])
     relerr = max(st.relerr.get(mode, float("nan")), st.relerr.get("forward", 0.0))
     row.update(thread_pools=pools, grad_relerr=relerr, time_estimate_s=case.get("call_s"),
