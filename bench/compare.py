@@ -197,7 +197,7 @@ def parser(command="compare"):
 
 def run_command(argv, command="compare") -> int:
     from bench import meta, rounds, store
-    from bench.report import analysis
+    from bench import frame
     args = parser(command).parse_args(argv)
     for option in ("json", "csv"):
         if getattr(args, option):
@@ -207,7 +207,7 @@ def run_command(argv, command="compare") -> int:
     for (run, _), d in zip(sel, runs):
         if not (d / "points.csv").is_file():
             raise UsageError(f"no run {run!r} (looked for {d / 'points.csv'})")
-    loaded = {d: analysis.load(d) for d in dict.fromkeys(runs)}  # one run, two slices: read once
+    loaded = {d: frame.load(d) for d in dict.fromkeys(runs)}  # one run, two slices: read once
     raw = {d: rounds.load(d) for d in dict.fromkeys(runs)}
     a, b = (select(loaded[d], f, n) for d, (_, f), n in zip(runs, sel, (args.a, args.b)))
     by = tuple(args.by)

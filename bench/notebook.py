@@ -6,7 +6,7 @@
     ok.pivot_table("time_median_s", ["target", "m", "d"], "mode")
 
 One row per (point, mode), the columns of points.csv (results/README.md), read by the
-report's own loader (bench.report.analysis.load: damaged rows left out, numbers as
+loader the report and compare share (bench.frame.load: damaged rows left out, numbers as
 numbers), with every axis typed from the axis table (bench.axes): an int axis as pandas
 Int64, a word axis as string; `config` and `noisy` are the report's derived columns.
 """
@@ -22,7 +22,7 @@ def load_run(run_or_path, results_dir=None):
     "latest~N" under results_dir (default: $FWDREV_RESULTS_DIR, else ./results).
     FileNotFoundError when there is no such run."""
     from bench import axes, store
-    from bench.report.analysis import load
+    from bench.frame import load
     root = Path(results_dir or os.environ.get("FWDREV_RESULTS_DIR", "results"))
     run_dir = store.resolve_run(root, str(run_or_path))
     if not (run_dir / "points.csv").is_file():

@@ -10,51 +10,18 @@ mode on the configuration.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bench import axes, noise, store
+from bench import axes
+from bench.frame import NUMBERS, config_label, load  # noqa: F401  (the report reads runs so)
 from bench.rows import CONFIG
 from modes import predict
 
 SIZE_AXES = axes.SIZE_AXES
-NUMBERS = ("ops_mults", "ops_adds", "ops_total", "ops_predicted", "time_median_s", "time_iqr_s",
-           "time_min_s", "rounds", "grad_relerr", "tol", "time_estimate_s", "time_model_s",
-           "mem_counted_bytes", "mem_predicted_bytes", "mem_measured_bytes", "flops_torch",
-           "compile_s", "floor_s")
-"""The measured columns that are numbers (the integer axes are too)."""
 FIT_FACTOR = 5.0
 """A point enters a slope fit when its time is at least this many times the floor."""
-
-
-def load(run_dir, rows=None) -> pd.DataFrame:
-    """The good rows of points.csv (or `rows`, already read) as a typed DataFrame (numbers
-    as numbers, booleans as booleans); damaged rows are left out (bench.rows)."""
-    rows = store.read_rows(Path(run_dir) / "points.csv") if rows is None else rows
-    df = pd.DataFrame(rows, columns=store.COLUMNS)
-    for a in axes.POINT_AXES:  # an axis a row predates reads as its default (bench.axes)
-        df[a.name] = df[a.name].fillna(a.default).replace("", a.default)
-    for c in (*axes.INT_AXES, *NUMBERS):
-        df[c] = pd.to_numeric(df[c], errors="coerce")
-    df["ops_exact"] = df["ops_exact"].astype(str).eq("True")
-    df["reason"] = df["reason"].fillna("")
-    df["lines"] = df["lines"].fillna("")
-    df["config"] = df.apply(config_label, axis=1)
-    df["floor_s"] = df.floor_s.clip(upper=_fastest_sharing_the_floor(df))
-    df["noisy"] = (df.status == "ok") & noise.noisy(df.time_median_s, df.time_iqr_s,
-                                                    df.rounds)  # unknown IQR or rounds: not flagged
-    return df
-
-
-def _fastest_sharing_the_floor(df):
-    """Per row, the fastest ok call among the rows whose floor is the same measurement
-    (configuration, mode, target, L, hourglass or not: bench.sweep.floor.floor_point). A
-    call cannot cost less than its floor, so a floor above it was measured high — torch's
-    1 × 1 products take longer than its 8 × 8 ones — and the fastest call bounds it."""
-    key = [df.config, df["mode"], df.target, df.L, df.waist > 0]
-    return df.time_median_s.where(df.status == "ok").groupby(key).transform("min")
 
 
 def engines_only(df) -> pd.DataFrame:
@@ -63,14 +30,6 @@ def engines_only(df) -> pd.DataFrame:
     fits show."""
     plain = np.logical_and.reduce([df[a] == axes.DEFAULTS[a] for a in axes.LAYER_AXES])
     return df[df["mode"].isin(["forward", "reverse"]) & plain]
-
-
-def config_label(row) -> str:
-    """backend/device[ graph]/dtype/N thread(s), the label of a configuration: a CUDA graph's
-    replays are a configuration of their own (their own floor, lines and fits)."""
-    t = int(row["threads"])
-    ex = f" {row['exec']}" if row.get("exec", "eager") not in ("eager", "", None) else ""
-    return f"{row['backend']}/{row['device']}{ex}/{row['dtype']}/{t} thread{'s' if t > 1 else ''}"
 
 
 def floors(df) -> dict:

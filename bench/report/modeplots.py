@@ -2,7 +2,7 @@
 cheapest bracketing beside forward and reverse), peak memory, time against memory, and
 the calibrated time model against the measured times.
 
-Each figure function takes the run's rows (bench.report.analysis.load) and writes PNGs into
+Each figure function takes the run's rows (bench.frame.load) and writes PNGs into
 `out`, returning [(path, caption)]; nothing to draw, nothing written.
 """
 from __future__ import annotations
