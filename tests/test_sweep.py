@@ -383,7 +383,7 @@ def test_point_line_and_table():
 def test_meta_tells_machines_apart(tiny_run):
     _, run = tiny_run
     m = json.loads((run / "meta.json").read_text())
-    assert m["schema"] == "fwdrev-run/3" and m["shard"] is None and m["fwdrev"]
+    assert m["schema"] == "fwdrev-run/4" and m["shard"] is None and m["fwdrev"]
     mach = m["machine"]
     assert mach["memory_bytes"] > 2 ** 20 and mach["torch_build"]
     assert {"brand", "family", "model", "stepping", "flags", "hz_advertised"} <= set(mach["cpuinfo"])

@@ -1,0 +1,113 @@
+"""The B axis through a real sweep: every batched row's counts and memory equal the closed
+forms in B (modes.predict, independent of the engines), the answers agree per sample, a
+peer written for one x is skipped with its reason, B = 1 keeps the keys and inputs of a
+point made before the axis, and a bad B is a one-line error with nothing written."""
+import numpy as np
+import pytest
+
+from bench import store
+from bench.points import Point, prepare, x_for
+from modes import Chain, counted, predict
+
+from sweep_helpers import MICRO, run_sweep
+
+BS = (1, 4, 16)
+
+
+@pytest.fixture(scope="module")
+def batch_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("results")
+    assert run_sweep(root, *MICRO, "--B", ",".join(map(str, BS)), "--target",
+                     "gradient,params,jacobian", "--K", "3", "--activation", "none,relu",
+                     "--mode", "forward,reverse,cheapest,autograd", "--run-id", "b") == 0
+    return store.read_rows(root / "b" / "points.csv")
+
+
+def test_every_batched_row_counts_its_closed_form_in_B(batch_run):
+    """A count that ignored B (or priced a W_i per sample in the cheapest plan) differs
+    from modes.predict's closed form, which is computed here from the widths alone."""
+    seen = set()
+    for r in batch_run:
+        if r["mode"] == "autograd":
+            continue
+        assert r["status"] == "ok", r["reason"]
+        B, act, w = int(r["B"]), r["activation"] == "relu", [int(r["d"]), int(r["m"]), int(r["K"])]
+        mode, target = r["mode"], r["target"]
+        if mode == "cheapest":
+            want = predict.cheapest_total(target, w, activation=act, B=B)
+        elif target == "params":
+            want = predict.params_ops_widths(mode, w, activation=act, B=B).total
+        else:
+            want = getattr(predict, f"{target}_ops_widths")(mode, w, activation=act, B=B).total
+        assert int(r["ops_total"]) == want == int(r["ops_predicted"]), r["point_key"]
+        if mode != "cheapest" and not act:  # the uniform linear chain's memory closed form
+            L, m, d, K = 1, w[1], w[0], w[2]
+            assert int(r["mem_counted_bytes"]) == 8 * predict.memory_peak(target, mode, L, m, d, K, B=B)
+            assert r["mem_predicted_bytes"] == r["mem_counted_bytes"]
+        seen.add(B)
+    assert seen == set(BS)
+
+
+def test_batched_peers_are_skipped_with_their_reason_and_one_x_peers_agree(batch_run):
+    peers = [r for r in batch_run if r["mode"] == "autograd"]
+    for r in peers:
+        if r["B"] == "1":
+            assert r["status"] == "ok" and float(r["grad_relerr"]) < 1e-10
+        else:
+            assert r["status"] == "skipped" and "B 1 only" in r["reason"], r
+    assert {r["B"] for r in peers} == {str(b) for b in BS}
+
+
+def test_the_keys_of_one_x_points_are_those_before_the_axis(batch_run):
+    """B = 1 leaves the key as it was (the implicit rule); B > 1 names it last."""
+    for r in batch_run:
+        assert ("B=" in r["point_key"]) == (r["B"] != "1"), r["point_key"]
+        if r["B"] != "1":
+            assert r["point_key"].endswith(f"/B={r['B']}")
+    assert Point(L=2, m=8, d=8).key() == ("backend=numpy/device=cpu/dtype=float64/threads=1/"
+                                          "target=gradient/L=2/m=8/d=8/K=1")
+
+
+def test_one_x_is_todays_input_and_a_batch_its_columns():
+    """B = 1 draws x ∈ R^d exactly as before; a batch of B is d × B."""
+    p, c = Point(L=1, m=4, d=5), Chain.random([5, 4, 1], seed=0)
+    assert np.array_equal(x_for(p, c), c.random_x(1)) and x_for(p, c).shape == (5,)
+    assert x_for(Point(L=1, m=4, d=5, B=3), c).shape == (5, 3)
+
+
+def test_batched_answers_agree_with_one_x_calls_sample_by_sample():
+    """The batch's j-th gradient is the one-x gradient at column j (an oracle outside the
+    batch code: the one-x engines, themselves checked against torch.autograd)."""
+    p = Point(L=2, m=6, d=5, K=3, B=4, activation="relu", target="jacobian")
+    calls, res = prepare(p, ("forward", "reverse", "cheapest"))
+    c = Chain.random(p.widths, seed=0, activation="relu")
+    x = x_for(p, c)
+    from modes import MODES
+    for j in range(p.B):
+        one = MODES["reverse"].jacobian(c, np.ascontiguousarray(x[:, j])).jac
+        for mode in res:
+            assert np.allclose(res[mode].jac[j], one, rtol=1e-12, atol=1e-12), mode
+    assert counted.bracketing("jacobian", p.widths, "relu", B=4) == res["cheapest"].ops
+
+
+@pytest.mark.parametrize("bad,says", [("0", "B must be at least 1"), ("-2", "B must be at least 1"),
+                                      ("2.5", "B must be a list of integers")])
+def test_a_bad_batch_is_one_line_and_writes_nothing(tmp_path, capsys, bad, says):
+    assert run_sweep(tmp_path, *MICRO, "--B", bad, "--run-id", "x") != 0
+    err = capsys.readouterr().err.strip()
+    assert says in err and "\n" not in err and not (tmp_path / "x").exists()
+
+
+def test_the_guards_and_the_time_model_see_the_batch():
+    """A guard that planned one x would let a batch far over the memory budget run: the
+    estimates are the plans on the batch's shapes, so they grow with B, at least as the
+    activations (m × B per layer) do."""
+    from bench.sweep import guards
+    one, many = Point(L=2, m=64, d=64, activation="relu"), Point(L=2, m=64, d=64, activation="relu", B=256)
+    for mode in ("forward", "reverse"):
+        assert guards.peak_elements(many, mode) >= guards.peak_elements(one, mode) + 2 * 64 * 255
+        assert guards.call_seconds(many, mode) > 10 * guards.call_seconds(one, mode)
+    limits = {"mem_budget_gb": guards.memory_bytes(one) / 2 ** 30 * 2, "max_point_s": 1e9}
+    timing = {"warmup_iterations": 0, "max_time": 0.001, "min_rounds": 1}
+    assert guards.skip_reason(one, ("reverse",), limits, timing) is None
+    assert "memory estimate" in guards.skip_reason(many, ("reverse",), limits, timing)
