@@ -111,3 +111,33 @@ def test_the_guards_and_the_time_model_see_the_batch():
     timing = {"warmup_iterations": 0, "max_time": 0.001, "min_rounds": 1}
     assert guards.skip_reason(one, ("reverse",), limits, timing) is None
     assert "memory estimate" in guards.skip_reason(many, ("reverse",), limits, timing)
+
+
+def test_the_batch_section_reads_the_ratios_it_tables():
+    """From which B the time ratio is within 2x of the op ratio (and stays there), and where
+    reverse mode's time per sample stops falling, on rows made so the answers are known:
+    an off-by-one in B, a "within" tested one-sidedly, or a first-hit instead of a
+    stays-within rule each give another B."""
+    import pandas as pd
+    from bench.report import batchplots
+    Bs, ops_f, ops_r = [1, 4, 16, 64, 256], 100, 1
+    t_rev = [1.0, 2.0, 4.0, 16.0, 64.0]          # per sample 1, .5, .25, .25, .25
+    t_fwd = [10.0, 150.0, 40.0 * 4, 16.0 * 60, 64.0 * 90]   # ratios 10, 75, 40, 60, 90
+    rows = []
+    for B, tf, tr in zip(Bs, t_fwd, t_rev):
+        key = f"k{B}"
+        for mode, t, o in (("forward", tf, ops_f * B), ("reverse", tr, ops_r * B)):
+            rows.append({"point_key": key, "mode": mode, "status": "ok", "B": B, "time_median_s": t,
+                         "ops_predicted": o, "time_model_s": None, "noisy": False})
+    df = pd.DataFrame(rows).assign(**{c: "numpy" for c in ("config", "backend", "device", "dtype")},
+                                   threads=1, target="gradient", L=2, m=8, d=8, K=1, waist=0,
+                                   exec="eager", activation="relu", loss="squared", bias="off")
+    (name, g), = batchplots.batch_lines(df)
+    r = batchplots.ratio_rows(g)
+    assert list(r.time_ratio) == [10, 75, 40, 60, 90] and set(r.ops_ratio) == {100}
+    assert batchplots.meets_from(r) == 64      # 75 is within at B = 4, but 40 is not at 16
+    assert batchplots.stops_falling(g) == 16   # 0.25 s per sample at 16, 64 and 256
+    assert batchplots.meets_from(r.assign(time_ratio=r.time_ratio * 2)) == 4    # 150, 80, 120, 180
+    assert batchplots.meets_from(r.assign(time_ratio=r.time_ratio * 3)) is None  # 270 > 2 × 100
+    text = "\n".join(batchplots.batch_section(df))
+    assert "from B = 64 on" in text and "at B = 16" in text and "| 16 | 40 | 100 | 0.40 |" in text
