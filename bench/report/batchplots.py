@@ -29,12 +29,12 @@ FIXED = ("config", "target", *(a for a in axes.SHAPE_AXES if a not in ("B", "tar
 def batch_lines(df) -> list:
     """[(label, ok rows)] of each line along which only B varies (at least two B)."""
     ok = df[(df.status == "ok") & (df.time_median_s > 0)]
-    out = []
+    out, one_config = [], ok.config.nunique() == 1
     for key, g in ok.groupby(list(FIXED)):
         if g.B.nunique() >= 2:
             f = dict(zip(FIXED, key))
             words = axes.words({**f, "B": 1})
-            out.append((f"{words}, {f['config']}", g.sort_values("B")))
+            out.append((words if one_config else f"{words}, {f['config']}", g.sort_values("B")))
     return out
 
 
@@ -78,14 +78,14 @@ def ratio_vs_batch(df, out, page):
     lines = [(n, r) for n, r in lines if len(r) >= 2]
     if not lines:
         return []
-    fig, axs = page.figure(aspect=1.1, tall=1.15)
+    fig, axs = page.figure(aspect=1.6, tall=1.1 + 0.06 * len(lines))
     ax = axs[0, 0]
     for n, (name, r) in enumerate(lines):
         colour = CONFIG_COLOURS[n % len(CONFIG_COLOURS)]
         page.draw(ax, r.B, r.time_ratio, marker="o", colour=colour, mode="", kind="measured",
-                  label=f"measured time ratio, {name}")
+                  label=f"time ratio, {name}")
         page.draw(ax, r.B, r.ops_ratio, linestyle=":", colour=colour, mode="", kind="exact",
-                  lw=2.2, label=f"exact op ratio, {name}")
+                  lw=2.2, label=f"op ratio, {name}")
     ax.axhline(1, color="grey", lw=0.8)
     ax.set(xscale="log", yscale="log", xlabel="B (samples per call)",
            ylabel="forward/reverse (>1: reverse faster)")
@@ -93,8 +93,10 @@ def ratio_vs_batch(df, out, page):
     pg.plain_log(ax, "y")
     page.legend(ax, below=True)
     ax.grid(True, which="major", alpha=0.3)
+    configs = df[df.status == "ok"].config.unique()
     p = page.save(fig, out, "11_ratio_vs_batch",
-                  "Batches: forward/reverse time ratio against B, the operation ratio beside it")
+                  "Batches: forward/reverse time ratio against B, the operation ratio beside it"
+                  + (f" ({configs[0]})" if len(configs) == 1 else ""))
     return [(p, "Forward/reverse time ratio against the batch size B at fixed shapes (dots), "
                 "dotted the exact operation ratio at the same points: with one x reverse mode "
                 "runs GEMVs, with B samples its rows stack into GEMMs and the time ratio "
