@@ -36,9 +36,9 @@ register_mode("hand", hand.hand, direction="reverse",
               handles={"activation": ("none",), "loss": ("squared",), "bias": ("off",), **ONE_X})
 register_mode("autograd", torch_peers.autograd, requires=("torch",),
               extras=torch_peers.extras, handles=ONE_X)
-register_mode("func-rev", torch_peers.func_rev, requires=("torch",), extras=torch_peers.extras, handles=ONE_X)
+register_mode("func-rev", torch_peers.func_rev, requires=("torch",), extras=torch_peers.extras)
 register_mode("func-fwd", torch_peers.func_fwd, direction="forward", requires=("torch",),
-              extras=torch_peers.extras, handles=ONE_X)
+              extras=torch_peers.extras)
 register_mode("torch-compile", torch_peers.torch_compile, requires=("torch",),
               unavailable=torch_peers.compile_unavailable, extras=torch_peers.compile_extras,
               compile_s=10.0, handles=ONE_X)
