@@ -168,7 +168,7 @@ def test_engine_failure_while_timed_leaves_an_error_row(tmp_path):
 def test_agreement_check_is_at_its_tolerance(tmp_path, monkeypatch, m, relerr, status):
     """relerr at tol passes; just above it is a disagreement, recorded and never timed.
     (A new m each time: a point is checked once per process.)"""
-    monkeypatch.setattr(timing, "agreement", lambda results, backend: relerr)
+    monkeypatch.setattr(timing, "agreement", lambda results, backend, batched=False: relerr)
     bench, case = FakeBenchmark(), one_case(tol=1e-8, point=Point(L=1, m=m, d=4))
     if status == "ok":
         timing.run_case(bench, case, tmp_path)
