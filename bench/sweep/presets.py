@@ -144,6 +144,10 @@ PRESETS = {
                   dtype=["float32"], m=[16, 32, 64, 128, 256], d=["m"]),
             _line(name="modes m (d = m)", backend=["torch"], device=["cuda"], dtype=["float32"],
                   mode=ALL_MODES, m=[64, 1024, 4096], d=["m"]),
+            # A GPU leaves its per-call floor only when a call has work for its cores: batches.
+            _line(name="batch B (relu, m = d = 1024)", backend=["torch"], device=["cuda"],
+                  dtype=["float32"], activation=["relu"], m=[1024], d=[1024],
+                  B=[1, 16, 256, 1024, 4096]),
         ],
     },
     # Hours are fine: both backends and dtypes, 1 and 2 threads, larger sizes, longer rounds.
