@@ -138,6 +138,8 @@ AXES = (
          implicit=True, label="bias"),
     Axis("mode", str, "forward", MODE, "the engines and peers to time", values=_modes,
          grid=("forward", "reverse"), point=False),
+    Axis("B", int, 1, SHAPE, "samples per call: x is d × B, one column per sample (B = 1: "
+         "one x)", low=1, implicit=True, label="B", unit="samples"),
 )
 """Every axis. The point's fields follow this order (its key too: keep new rows last)."""
 

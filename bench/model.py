@@ -223,7 +223,8 @@ def _size(shape) -> int:
 def step_seconds(cal: dict, name, arg_shapes, out_shape, working_set: int) -> float:
     """One backend call's modelled time: c_step[kind] + max(flops / R_gemm(k), bytes read /
     B(working set)) + bytes written / W(bytes written). k = min(n, m, l) of an (n × m)(m × l)
-    product (a vector is one wide: a GEMV has k = 1); each table is interpolated log-linearly
+    product (a vector is one wide: a GEMV has k = 1), a stack of them (a batch's
+(…, n, m)(…, m, l)) as many such products; each table is interpolated log-linearly
     in size and clamped at its ends; a view costs c_step["view"] alone; a scalar argument or
     result (shape None) is one element."""
     kind = _kind(name)
@@ -236,9 +237,10 @@ def step_seconds(cal: dict, name, arg_shapes, out_shape, working_set: int) -> fl
     t_flop = 0.0
     if name == "matmul":
         a, b = arg_shapes
-        n, m = (1, a[0]) if len(a) == 1 else a
-        l = 1 if len(b) == 1 else b[1]
-        t_flop = 2 * n * m * l / _lookup(cal["gemm_rate"], max(min(n, m, l), 1))
+        n, m = (1, a[0]) if len(a) == 1 else tuple(a[-2:])
+        l = 1 if len(b) == 1 else b[-1]
+        stack = max(_size(out_shape) // max(n * l, 1), 1)  # a batch's stacked products
+        t_flop = stack * 2 * n * m * l / _lookup(cal["gemm_rate"], max(min(n, m, l), 1))
     return cal["c_step_s"][kind] + max(t_flop, t_mem) + written / _lookup(cal["write_bandwidth"], written)
 
 
@@ -246,7 +248,7 @@ def predict_seconds(cal: dict, point: Point, mode: str) -> float:
     """The modelled time of one call of engine `mode` at `point`: its plan's steps (run on
     shapes, modes.shapes: the same steps as the real call's plan), with the weights plus
     the call's counted peak as the working set."""
-    profile, _, mem = shape_plan(point.widths, mode, point.target, **point.layers)
+    profile, _, mem = shape_plan(point.widths, mode, point.target, **point.layers, B=point.batch)
     working_set = ITEMSIZE[cal["dtype"]] * (weight_elements(point.widths) + mem["peak"])
     return profile_seconds(cal, profile, working_set)
 

@@ -1,7 +1,8 @@
 """A benchmark point and the callables that time it, shared by the sweep and the gate.
 
 A point is data, one value per axis of bench.axes: backend, device, dtype, threads,
-target, L, m, d, K, a waist, an exec and the layers' kinds (activation, loss, bias). A point
+target, L, m, d, K, a waist, an exec, the layers' kinds (activation, loss, bias) and the
+batch B (x is d × B, one column per sample). A point
 with waist = s > 0 is the hourglass [d, m, s, m, K] (L = 3), where the cheapest bracketing
 beats both pure modes; exec = "graph" replays each engine call from a CUDA graph (torch on
 CUDA, engines only) where "eager" runs it call by call. `prepare` builds the chain and
@@ -35,6 +36,12 @@ class _PointMethods:
         if self.waist:
             return [self.d, self.m, self.waist, self.m, self.K]
         return [self.d] + [self.m] * self.L + [self.K]
+
+    @property
+    def batch(self):
+        """The batch as the engines and modes.shapes take it: None at B = 1 (one x ∈ R^d,
+        exactly a point's input before the B axis), else B (x is d × B)."""
+        return None if self.B == 1 else self.B
 
     @property
     def uniform(self) -> bool:
@@ -151,7 +158,7 @@ def prepare(point: Point, modes=("forward", "reverse"), seed=0, chain=None):
     arrays made, anything compiled: modes.peers.Prepared); its callable is the framework's
     call and the device's wait alone, and its one answer is converted and checked here."""
     chain = chain or chain_for(point, seed)
-    x = chain.random_x(seed + 1)
+    x = x_for(point, chain, seed)
     sync = chain.backend.synchronize
     calls, results = {}, {}
     for mode in modes:
@@ -170,7 +177,13 @@ def eager_reference(point: Point, chain, seed=0):
     """Reverse mode's eager Result on the input `prepare` uses: what a graph point's
     replayed answers are held to."""
     from dataclasses import replace
-    return call_for("reverse", replace(point, exec="eager"))(chain, chain.random_x(seed + 1))
+    return call_for("reverse", replace(point, exec="eager"))(chain, x_for(point, chain, seed))
+
+
+def x_for(point: Point, chain, seed=0):
+    """The point's input: one x ∈ R^d at B = 1 (exactly the input of a point before the B
+    axis), else the d × B batch of B columns."""
+    return chain.random_x(seed + 1, B=point.batch)
 
 
 def _timed(fn, chain, x, sync):
@@ -181,14 +194,15 @@ def _timed(fn, chain, x, sync):
     return call
 
 
-def to_numpy_list(b, res):
+def to_numpy_list(b, res, per_sample=False):
     """The answer of a Result as flat numpy arrays (gradient, params or Jacobian), using
-    backend b to bring them to the host."""
-    if res.jac is not None:
-        return [b.to_numpy(res.jac)]
-    if isinstance(res.grad, list):
+    backend b to bring them to the host; per_sample: a batch's per-sample gradients (B × d)
+    and Jacobians (B × K × d) one array per sample (the parameters' gradient of the mean
+    loss stays whole)."""
+    if isinstance(res.grad, list) and res.jac is None:
         return [b.to_numpy(a) for t in res.grad for a in t]
-    return [b.to_numpy(res.grad)]
+    a = b.to_numpy(res.jac if res.jac is not None else res.grad)
+    return list(a) if per_sample else [a]
 
 
 def relerr(a_list, b_list) -> float:
@@ -207,20 +221,27 @@ def relerr(a_list, b_list) -> float:
 
 def predicted_ops(point: Point, mode: str):
     """The count a mode's Result must equal at the point (its `predict` trait over the
-    point's widths and layers), or None for a mode that predicts none (a peer)."""
+    point's widths, layers and batch), or None for a mode that predicts none (a peer)."""
     fn = traits(mode).predict
-    return None if fn is None else fn(point.target, point.widths, **point.layers)
+    return None if fn is None else fn(point.target, point.widths, **point.layers, **_batch(point))
 
 
 def predicted_memory(point: Point, mode: str):
     """The peak live elements a mode's Result must hold at the point (its `memory` trait),
     or None where it has no closed form."""
     fn = traits(mode).memory
-    return None if fn is None else fn(point.target, point.widths, **point.layers)
+    return None if fn is None else fn(point.target, point.widths, **point.layers, **_batch(point))
 
 
-def agreement(results: dict, backend) -> float:
-    """Relative error of every mode's answer against reverse mode's (NaN when any is)."""
-    ref = to_numpy_list(backend, results["reverse"])
-    return relerr([a for r in results.values() for a in to_numpy_list(backend, r)],
+def _batch(point: Point) -> dict:
+    """{"B": B} for a batched point, {} at B = 1 (a plugin's trait need not take B)."""
+    return {} if point.batch is None else {"B": point.batch}
+
+
+def agreement(results: dict, backend, batched=False) -> float:
+    """Relative error of every mode's answer against reverse mode's (NaN when any is); on a
+    batch (batched=True), the worst sample's, so one small sample's error is not hidden by
+    a large one's norm."""
+    ref = to_numpy_list(backend, results["reverse"], batched)
+    return relerr([a for r in results.values() for a in to_numpy_list(backend, r, batched)],
                   [a for _ in results.values() for a in ref])

@@ -36,9 +36,9 @@ ADDED = [a for a in axes.POINT_FIELDS if a not in CORE] + [
 measurements): written always, read as empty from an older file (the committed reference
 run is schema 1) and an empty axis as its default (bench.axes.upgrade), so older runs stay
 readable."""
-SCHEMA = "fwdrev-run/3"
+SCHEMA = "fwdrev-run/4"
 """meta.json's `schema`: the layout of a run directory (results/README.md). 1: CORE; 2:
-waist, exec and the memory, model and peer columns; 3: activation, loss and bias."""
+waist, exec and the memory, model and peer columns; 3: activation, loss and bias; 4: B."""
 COLUMNS = CORE[:-1] + ADDED + CORE[-1:]
 """The columns of points.csv, in order (results/README.md says what each holds).
 finished_utc stays last: a line cut short anywhere fails its timestamp check."""

@@ -7,6 +7,8 @@
 |               | backward pass per output row; ŷ evaluated outside the call)                  |
 | func-rev      | torch.func.grad (a vjp) / jacrev, the transform made beforehand              |
 | func-fwd      | torch.func.jacfwd for both (vmapped jvps, one per input direction)           |
+|               | func-rev and func-fwd on a batch (x d × B): torch.func.vmap of the transform |
+|               | over the samples; the parameters: the transform of the batch's mean loss     |
 | torch-compile | func-rev's transforms through torch.compile (inductor, static shapes),       |
 |               | compiled beforehand; the call runs the compiled code (and its guards)        |
 
@@ -124,8 +126,17 @@ def _transform(t, transform, argnums, what):
 
 
 def _func(transform, argnums, what="f"):
+    """The builder of a torch.func peer's body; on a batch (x d × B) what its users write:
+    torch.func.vmap of the transform over the columns (per-sample gradients, B × d, and
+    Jacobians, B × K × d), and for the parameters the transform of the batch's mean loss."""
     def build(t, x):
         fn, params = _transform(t, transform, argnums, what), t.params
+        if x.ndim == 2 and argnums == 1:
+            fn = t.torch.func.vmap(fn, in_dims=(None, 1))
+        elif x.ndim == 2:
+            per = t.torch.func.vmap(getattr(t.fn, what), in_dims=(None, 1))
+            fn = getattr(t.torch.func, transform)(lambda ps, X: (per(ps, X).mean(), per(ps, X)),
+                                                  argnums=0, has_aux=True)
 
         def body():
             d, value = fn(params, x)

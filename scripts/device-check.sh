@@ -4,7 +4,8 @@
 # Runs the CUDA tests (CUDA graphs among them), the per-call overhead table on CUDA (eager,
 # unchecked, graph replay, by hand, autograd; float64 at the CPU sizes, float32 at issue 10's
 # GPU sizes), then the quick preset on torch/cuda — exec eager and graph — and its report,
-# and leaves a flat copy of what matters in $OUT. That machine's python3 already has torch with CUDA,
+# then batched points (B = 1 … 1024, x d × B) on CUDA, eager and graph, with their report's
+# batch section, and leaves a flat copy of what matters in $OUT. That machine's python3 already has torch with CUDA,
 # pytest, pytest-benchmark, threadpoolctl, tqdm, pandas and matplotlib: nothing is installed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -37,9 +38,27 @@ export PYTHONPATH=$PWD MPLBACKEND=Agg
         --plots-dir "$OUT/plots" | grep -v "^only in"
     echo "== fitted slopes (graph rows are their own configuration: 'cuda graph')"
     grep -E "^\|.*(cuda|slope)" "$OUT/plots/cuda-quick/REPORT.md" | head -40
+    echo "== batches on cuda, eager and graph: counts exact, answers per sample, ratio against B"
+    $PY -m bench sweep --backend torch --device cuda --exec eager,graph --L 2 --m 1024 --d m \
+        --activation relu,none --target gradient,jacobian --K 8 --B 1,16,256,1024 \
+        --max-time 0.1 --min-rounds 5 --run-id cuda-batch --results-dir "$OUT/res" --no-progress
+    echo "batch sweep rc=$?"
+    $PY -m bench report cuda-batch --results-dir "$OUT/res" --plots-dir "$OUT/plots"
+    echo "batch report rc=$?"
+    $PY - "$OUT/res/cuda-batch/points.csv" <<'PYEOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+bad = [r for r in rows if r["status"] == "ok" and r["ops_exact"] != "True" and r["ops_predicted"]]
+print(f"batched rows: {len(rows)}, ok {sum(r['status'] == 'ok' for r in rows)}, "
+      f"counts not exact {len(bad)}, worst relerr "
+      f"{max((float(r['grad_relerr']) for r in rows if r['grad_relerr']), default=0):.2e}")
+PYEOF
+    awk '/^## Batches/,/^## Figures/' "$OUT/plots/cuda-batch/REPORT.md"
 } 2>&1 | tee "$OUT/device-check.log"
 # The tool brings back at most 8 files, two folders down: keep a flat selection.
 for f in points.csv meta.json; do cp "$OUT/res/cuda-quick/$f" "$OUT/$f" 2>/dev/null; done
 cp "$OUT/plots/cuda-quick/REPORT.md" "$OUT/" 2>/dev/null
 for f in "$OUT"/plots/cuda-quick/2_*.png "$OUT"/plots/cuda-quick/3_*.png; do cp "$f" "$OUT/" 2>/dev/null; done
+cp "$OUT/res/cuda-batch/points.csv" "$OUT/batch-points.csv" 2>/dev/null
+cp "$OUT"/plots/cuda-batch/11_*.png "$OUT/" 2>/dev/null
 rm -rf "$OUT/res" "$OUT/plots"

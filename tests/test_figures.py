@@ -292,3 +292,24 @@ def test_plots_dir_that_is_a_file(tmp_path, capsys):
                       str(tmp_path / "plots")])
     assert rc == 2 and len(capsys.readouterr().err.strip().splitlines()) == 1
     assert (tmp_path / "plots").read_text() == "mine"
+
+
+def test_the_batch_figures_draw_the_op_ratio_beside_the_time_ratio(drawn):
+    """Figure 11's dotted line is the exact forward/reverse operation ratio at each B of the
+    quick preset's batch line (modes.predict, not the run's own column), at the same B as
+    the measured ratio; figure 12 has one series per mode. (Their series' visibility is
+    checked with every figure's above.)"""
+    fig11, fig12 = drawn["json"]["11_ratio_vs_batch"], drawn["json"]["12_time_per_sample"]
+    ops = {s["label"].split(", ", 1)[1]: s for s in fig11["series"] if s["label"].startswith("op ratio")}
+    times = [s for s in fig11["series"] if s["label"].startswith("time ratio")]
+    assert times and len(ops) == len(times)
+    w = [256, 256, 256, 1]
+    for s in times:
+        o = ops[s["label"].split(", ", 1)[1]]
+        assert o["x"] == s["x"] and o["kind"] == "exact" and len(s["x"]) >= 2
+        want = [predict.gradient_ops_widths("forward", w, activation=True, B=int(B)).total
+                / predict.gradient_ops_widths("reverse", w, activation=True, B=int(B)).total
+                for B in o["x"]]
+        assert o["y"] == pytest.approx(want, rel=1e-12)
+    assert sorted(s["mode"] for s in fig12["series"]) == ["forward", "reverse"]
+    assert not drawn["seen"]["11_ratio_vs_batch"]["hidden"] and not drawn["seen"]["12_time_per_sample"]["hidden"]

@@ -113,7 +113,8 @@ def test_dry_run_shows_lines_and_rates_and_calibrates_nothing(tmp_path, capsys):
     assert run_sweep(tmp_path, "--preset", "quick", "--dry-run", "--threads", "999") == 0
     out, err = capsys.readouterr()
     lines = [l for l in out.splitlines() if l.startswith("  line  ")]
-    assert len(lines) == 9 and any("m (d = m)" in l and " 6 points " in l for l in lines)
+    from bench.sweep.presets import PRESETS
+    assert len(lines) == len(PRESETS["quick"]["grids"]) and any("m (d = m)" in l and " 6 points " in l for l in lines)
     assert "typical rates" in out and "calibration ≈" in out
     assert "more than the" in err and len(err.strip().splitlines()) == 1   # the threads warning
     assert not (tmp_path / "calibration").exists()                       # nothing measured

@@ -68,7 +68,7 @@ def test_two_shards_merge_into_the_whole_grid(shards, tmp_path):
     assert metas["s1"]["shard"] == "1/2" and metas["s2"]["shard"] == "2/2"
     m = metas["all"]
     assert m["complete"] and m["shard"] is None and set(m["sources"]) == {"s1", "s2"}
-    assert m["schema"] == "fwdrev-run/3" and m["grids"] == metas["s1"]["grids"]
+    assert m["schema"] == "fwdrev-run/4" and m["grids"] == metas["s1"]["grids"]
     raw = json.loads((root / "all" / "pytest-benchmark.json").read_text())
     assert len(raw["benchmarks"]) == 6
     assert (root / "latest").resolve().name == "all"

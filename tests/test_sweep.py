@@ -168,7 +168,7 @@ def test_engine_failure_while_timed_leaves_an_error_row(tmp_path):
 def test_agreement_check_is_at_its_tolerance(tmp_path, monkeypatch, m, relerr, status):
     """relerr at tol passes; just above it is a disagreement, recorded and never timed.
     (Each case alone: a point is checked once per Child.)"""
-    monkeypatch.setattr(timing, "agreement", lambda results, backend: relerr)
+    monkeypatch.setattr(timing, "agreement", lambda results, backend, batched=False: relerr)
     bench, case = FakeBenchmark(), one_case(tol=1e-8, point=Point(L=1, m=m, d=4))
     if status == "ok":
         timing.run_case(bench, case, tmp_path)
@@ -383,7 +383,7 @@ def test_point_line_and_table():
 def test_meta_tells_machines_apart(tiny_run):
     _, run = tiny_run
     m = json.loads((run / "meta.json").read_text())
-    assert m["schema"] == "fwdrev-run/3" and m["shard"] is None and m["fwdrev"]
+    assert m["schema"] == "fwdrev-run/4" and m["shard"] is None and m["fwdrev"]
     mach = m["machine"]
     assert mach["memory_bytes"] > 2 ** 20 and mach["torch_build"]
     assert {"brand", "family", "model", "stepping", "flags", "hz_advertised"} <= set(mach["cpuinfo"])

@@ -198,7 +198,7 @@ def ratios(df) -> pd.DataFrame:
     """One row per point timed in both modes: time ratio forward/reverse and the
     predicted operation ratio."""
     ok = df[df.status == "ok"]
-    keys = ["point_key", "config", *CONFIG, "target", *SIZE_AXES]
+    keys = ["point_key", "config", *CONFIG, "target", *SIZE_AXES, *axes.LAYER_AXES]
     f = ok[ok["mode"] == "forward"].set_index("point_key")
     r = ok[ok["mode"] == "reverse"].set_index("point_key")
     both = f.index.intersection(r.index)

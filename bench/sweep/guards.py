@@ -72,7 +72,7 @@ def kind(point: Point, mode: str) -> str:
 
 def plan_of(point: Point, mode: str):
     """(profile, ops, mem) of engine `mode`'s plan at the point, on shapes alone."""
-    return shape_plan(point.widths, mode, point.target, **point.layers)
+    return shape_plan(point.widths, mode, point.target, **point.layers, B=point.batch)
 
 
 def widths(point: Point) -> list:

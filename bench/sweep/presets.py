@@ -42,6 +42,11 @@ GUARD_DEFAULTS = {"mem_budget_gb": 4.0, "max_point_s": 30.0, "tol": None}
 wall time (both modes, every round) exceeds max_point_s. tol None: by dtype."""
 
 
+BATCHES = [1, 4, 16, 64, 256]
+"""The batch line's B: one x, then batches from where reverse mode's rows stack into
+matrices to where its products are GEMMs of the hidden width's size."""
+
+
 def _line(**axes):
     return axes
 
@@ -65,6 +70,8 @@ PRESETS = {
             _line(name="modes m (d = m)", mode=QUICK_MODES, m=[16, 256], d=["m"]),
             _line(name="hourglass jacobian [512, m, 8, m, 512]", target=["jacobian"], L=[3],
                   waist=[8], d=[512], K=[512], m=[512, 2048], mode=["forward", "reverse", "cheapest"]),
+            _line(name="batch B (relu, m = d = 256)", activation=["relu"], m=[256], d=[256],
+                  B=BATCHES),
         ],
     },
     # What `make bench` runs: wide enough for the slopes and the crossover, about 5 min.
@@ -105,6 +112,12 @@ PRESETS = {
             _line(name="hourglass jacobian [512, m, 8, m, 512]", target=["jacobian"], L=[3],
                   waist=[8], d=[512], K=[512], m=[256, 512, 1024, 2048],
                   mode=["forward", "reverse", "cheapest"]),
+            # Batches: reverse mode's rows stack into B × m matrices (GEMV becomes GEMM). On a
+            # ReLU chain every Jacobian depends on its sample; on the linear chain forward
+            # mode's W_L ⋯ W_0 is one product for the whole batch (docs/maths.md §7).
+            _line(name="batch B (relu, m = d = 256)", activation=["relu"], m=[256], d=[256],
+                  B=BATCHES),
+            _line(name="batch B (linear, m = d = 256)", m=[256], d=[256], B=BATCHES),
         ],
     },
     # For a GPU (chosen for --device cuda): sizes where a GPU leaves its per-call floor.
@@ -131,6 +144,10 @@ PRESETS = {
                   dtype=["float32"], m=[16, 32, 64, 128, 256], d=["m"]),
             _line(name="modes m (d = m)", backend=["torch"], device=["cuda"], dtype=["float32"],
                   mode=ALL_MODES, m=[64, 1024, 4096], d=["m"]),
+            # A GPU leaves its per-call floor only when a call has work for its cores: batches.
+            _line(name="batch B (relu, m = d = 1024)", backend=["torch"], device=["cuda"],
+                  dtype=["float32"], activation=["relu"], m=[1024], d=[1024],
+                  B=[1, 16, 256, 1024, 4096]),
         ],
     },
     # Hours are fine: both backends and dtypes, 1 and 2 threads, larger sizes, longer rounds.

@@ -146,7 +146,7 @@ def _add(st, point, modes, cal) -> None:
     ref = (eager_reference(point, st.chain) if point.exec != "eager" else
            results["reverse"] if "reverse" in results else st.calls["reverse"]())
     for m, r in results.items():
-        st.relerr[m] = agreement({m: r, "reverse": ref}, _backend(point))
+        st.relerr[m] = agreement({m: r, "reverse": ref}, _backend(point), point.B > 1)
         st.info[m] = extras.describe(point, m, r, st.calls[m], st.chain, cal)
 
 

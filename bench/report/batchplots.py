@@ -1,0 +1,157 @@
+"""The report's batch figures 11 and 12 and their section: along each line that varies B
+alone (x d × B, one column per sample), the forward/reverse time ratio beside the exact
+operation ratio, and each mode's time per sample.
+
+With one x, reverse mode multiplies row vectors (GEMV, bound by memory bandwidth) and
+forward mode matrices (GEMM, at the compute roof), so the time ratio sits far below the
+operation ratio; with B samples reverse mode's rows stack into B × m matrices and its
+products become GEMMs too (docs/maths.md §7). The section says from which B the time ratio
+is within 2x of the operation ratio, and from which B reverse mode's time per sample stops
+falling.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from bench import axes
+from bench.report import analysis, page as pg
+from bench.report.plots import CONFIG_COLOURS
+from bench.style import style_for
+
+WITHIN = 2.0
+"""The time ratio is "at" the operation ratio when within this factor of it."""
+STOPS = 0.9
+"""Reverse mode's time per sample has stopped falling where the next B saves less than 10%."""
+FIXED = ("config", "target", *(a for a in axes.SHAPE_AXES if a not in ("B", "target")))
+"""What is fixed along a batch line: everything but B."""
+
+
+def batch_lines(df) -> list:
+    """[(label, ok rows)] of each line along which only B varies (at least two B)."""
+    ok = df[(df.status == "ok") & (df.time_median_s > 0)]
+    out, one_config = [], ok.config.nunique() == 1
+    for key, g in ok.groupby(list(FIXED)):
+        if g.B.nunique() >= 2:
+            f = dict(zip(FIXED, key))
+            words = axes.words({**f, "B": 1})
+            out.append((words if one_config else f"{words}, {f['config']}", g.sort_values("B")))
+    return out
+
+
+def ratio_rows(g):
+    """The line's forward/reverse ratios by B (analysis.ratios), sorted, noisy ones out."""
+    r = analysis.ratios(g)
+    r = r[np.isfinite(r.ops_ratio) & (r.ops_ratio > 0)]
+    return r[~r.noisy].sort_values("B") if "noisy" in r else r.sort_values("B")
+
+
+def meets_from(r):
+    """The smallest B from which the time ratio stays within WITHIN of the op ratio (every
+    larger B too), or None."""
+    close = list(((r.time_ratio <= WITHIN * r.ops_ratio) & (r.time_ratio >= r.ops_ratio / WITHIN)))
+    Bs = list(r.B)
+    for i in range(len(Bs)):
+        if all(close[i:]):
+            return int(Bs[i])
+    return None
+
+
+def stops_falling(g, mode="reverse"):
+    """The first B whose next B lowers `mode`'s time per sample by less than 10% (the last
+    B when it falls all along), or None without two B."""
+    h = g[g["mode"] == mode].sort_values("B")
+    per = list(h.time_median_s / h.B)
+    Bs = list(h.B)
+    if len(per) < 2:
+        return None
+    for i in range(len(per) - 1):
+        if per[i + 1] > STOPS * per[i]:
+            return int(Bs[i])
+    return int(Bs[-1])
+
+
+# -- 11 -----------------------------------------------------------------------------------
+def ratio_vs_batch(df, out, page):
+    """11. The forward/reverse time ratio against B on each batch line, with its exact
+    operation ratio beside it."""
+    lines = [(n, ratio_rows(g)) for n, g in batch_lines(df)]
+    lines = [(n, r) for n, r in lines if len(r) >= 2]
+    if not lines:
+        return []
+    fig, axs = page.figure(aspect=1.6, tall=1.1 + 0.06 * len(lines))
+    ax = axs[0, 0]
+    for n, (name, r) in enumerate(lines):
+        colour = CONFIG_COLOURS[n % len(CONFIG_COLOURS)]
+        page.draw(ax, r.B, r.time_ratio, marker="o", colour=colour, mode="", kind="measured",
+                  label=f"time ratio, {name}")
+        page.draw(ax, r.B, r.ops_ratio, linestyle=":", colour=colour, mode="", kind="exact",
+                  lw=2.2, label=f"op ratio, {name}")
+    ax.axhline(1, color="grey", lw=0.8)
+    ax.set(xscale="log", yscale="log", xlabel="B (samples per call)",
+           ylabel="forward/reverse (>1: reverse faster)")
+    pg.plain_log(ax, "x", ticks=sorted({b for _, r in lines for b in r.B}))
+    pg.plain_log(ax, "y")
+    page.legend(ax, below=True)
+    ax.grid(True, which="major", alpha=0.3)
+    configs = df[df.status == "ok"].config.unique()
+    p = page.save(fig, out, "11_ratio_vs_batch",
+                  "Batches: forward/reverse time ratio against B, the operation ratio beside it"
+                  + (f" ({configs[0]})" if len(configs) == 1 else ""))
+    return [(p, "Forward/reverse time ratio against the batch size B at fixed shapes (dots), "
+                "dotted the exact operation ratio at the same points: with one x reverse mode "
+                "runs GEMVs, with B samples its rows stack into GEMMs and the time ratio "
+                "moves toward the operation ratio (docs/maths.md §7).")]
+
+
+# -- 12 -----------------------------------------------------------------------------------
+def time_per_sample(df, out, page):
+    """12. Each mode's median time per sample (time / B) against B, one panel per line."""
+    lines = batch_lines(df)
+    if not lines:
+        return []
+    fig, axs = page.figure(1, len(lines), aspect=1.0, tall=1.15)
+    for ax, (name, g) in zip(axs[0], lines):
+        for mode, h in sorted(g.groupby("mode"), key=lambda t: t[0]):
+            st = style_for(mode)
+            page.draw(ax, h.B, h.time_median_s / h.B, marker=st.marker, colour=st.colour,
+                      linestyle=st.linestyle, mode=mode, kind="measured", label=mode)
+        ax.set(xscale="log", yscale="log", xlabel="B (samples per call)",
+               ylabel="median time per sample (s)", title=name)
+        pg.plain_log(ax, "x", ticks=sorted(set(g.B)))
+        pg.plain_log(ax, "y")
+        page.legend(ax)
+        ax.grid(True, which="major", alpha=0.3)
+    p = page.save(fig, out, "12_time_per_sample", "Batches: time per sample against B, per mode")
+    return [(p, "Median time of one call divided by B, per mode, along each batch line: it "
+                "falls while a call's fixed cost and GEMV's bandwidth bound are shared by more "
+                "samples, and levels off once the products run at the GEMM rate.")]
+
+
+def all_figures(df, out, page) -> dict:
+    return {11: ratio_vs_batch(df, out, page), 12: time_per_sample(df, out, page)}
+
+
+CAPTIONS = {11: "Forward/reverse ratio against the batch", 12: "Time per sample against the batch"}
+
+
+def batch_section(df) -> list:
+    """REPORT.md's batch table: per batch line, the time and op ratio at each B, from which
+    B the time ratio is within 2x of the op ratio, and where reverse's time per sample
+    stops falling."""
+    out = []
+    for name, g in batch_lines(df):
+        r = ratio_rows(g)
+        if r.empty:
+            continue
+        at = meets_from(r)
+        stop = stops_falling(g)
+        out += [f"**{name}**: the time ratio is within {WITHIN:g}x of the op ratio "
+                + (f"from B = {at} on." if at is not None else "at no B measured.")
+                + ("" if stop is None else f" Reverse mode's time per sample stops falling "
+                                           f"(by 10% or more per step) at B = {stop}."), "",
+                "| B | time ratio | op ratio | time / op ratio |", "|---:|---:|---:|---:|"]
+        out += [f"| {int(b)} | {t:.3g} | {o:.3g} | {t / o:.2f} |"
+                for b, t, o in zip(r.B, r.time_ratio, r.ops_ratio)] + [""]
+    return ["## Batches: the time ratio against the operation ratio", "",
+            "Along each line that varies B alone (x d × B, one column per sample; noisy "
+            "points left out).", "", *out] if out else []
