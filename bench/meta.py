@@ -240,7 +240,7 @@ def fwdrev_version() -> str:
 
 
 def gather(repo: Path, threads: dict) -> dict:
-    """Everything about this session's environment, for meta.json."""
+    """Everything about the environment a sweep runs in, for meta.json."""
     return {
         "date": utc_now(),
         "fwdrev": fwdrev_version(),

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The one short GPU check, for a session lent a device machine (the `run` tool):
-#   bash scripts/device-check.sh            (with OUT set by the tool; ~2–3 minutes)
+# The one short GPU check, on a machine with a CUDA GPU:
+#   bash scripts/device-check.sh            (OUT: where its copies go; ~2–3 minutes)
 # Runs the CUDA tests (CUDA graphs among them), the per-call overhead table on CUDA (eager,
-# unchecked, graph replay, by hand, autograd; float64 at the CPU sizes, float32 at issue 10's
-# GPU sizes), then the quick preset on torch/cuda — exec eager and graph — and its report,
+# unchecked, graph replay, by hand, autograd; float64 at the CPU sizes, float32 at the GPU
+# sizes the per-call targets are set for), then the quick preset on torch/cuda — exec eager and graph — and its report,
 # then batched points (B = 1 … 1024, x d × B) on CUDA, eager and graph, with their report's
 # batch section, and leaves a flat copy of what matters in $OUT. That machine's python3 already has torch with CUDA,
 # pytest, pytest-benchmark, threadpoolctl, tqdm, pandas and matplotlib: nothing is installed.
@@ -24,7 +24,7 @@ export PYTHONPATH=$PWD MPLBACKEND=Agg
     echo "== per-call overhead on cuda (engine, unchecked, graph, hand, autograd)"
     $PY -m bench overhead --backend torch --device cuda --seconds 1
     echo "overhead rc=$?"
-    echo "== issue 10's GPU targets: eager <= 1.5x hand at L2 m64; graph <= 40 us (L2 m64), <= 170 us (L8 m1024 reverse)"
+    echo "== the per-call GPU targets: eager <= 1.5x hand at L2 m64; graph <= 40 us (L2 m64), <= 170 us (L8 m1024 reverse)"
     $PY -m bench overhead --backend torch --device cuda --dtype float32 --size L2m64,L8m1024 --seconds 2
     echo "overhead f32 rc=$?"
     echo "== quick sweep on cuda"
