@@ -210,16 +210,10 @@ def test_a_batch_replayed_from_a_graph_equals_eager_and_torch_counts_as_numpy(mo
     """exec="graph" on a batch, against the CPU stand-in with a CUDA graph's static memory
     (tests/test_exec.py): one capture per (target, B), each replay from its own X; torch
     counts and memory equal numpy's."""
-    from test_exec import StaticMemoryGraph
+    from test_exec import capture_on_stand_in
     kw = dict(activation="tanh", loss="softmax_ce", bias=True, seed=2)
     c, ref = Chain.random([5, 7, 7, 3], backend="torch", **kw), Chain.random([5, 7, 7, 3], **kw)
-    graphs = []
-
-    def fake(fn, static_x):
-        graphs.append(StaticMemoryGraph(fn, static_x))
-        return graphs[-1], graphs[-1].out
-    monkeypatch.setattr(c.backend, "_cpu", False)
-    monkeypatch.setattr(c.backend, "_cuda_graph", fake)
+    graphs = capture_on_stand_in(c, monkeypatch)
     for target, B in itertools.product(predict.TARGETS, (1, 4)):
         xs = [c.random_x(i, B=B) for i in range(3)]
         graphed = [_call(mode, target, c, x, exec="graph") for x in xs]

@@ -124,12 +124,9 @@ def _tensors(out):
     return [t for o in out or () for t in _tensors(o)] if isinstance(out, (list, tuple)) else []
 
 
-@pytest.fixture
-def graphing_chain(monkeypatch):
-    """A torch chain whose backend captures with StaticMemoryGraph (and checks answers the
-    way it does on CUDA: every term summed, one read)."""
-    c = Chain.random([5, 7, 7, 3], activation="tanh", loss="softmax_ce", bias=True,
-                     backend="torch", seed=2)
+def capture_on_stand_in(c, monkeypatch) -> list:
+    """Make torch chain c's backend capture with StaticMemoryGraph (and check answers the way
+    it does on CUDA: every term summed, one read); the list the captured graphs go to."""
     graphs = []
 
     def fake(fn, static_x):
@@ -137,7 +134,15 @@ def graphing_chain(monkeypatch):
         return graphs[-1], graphs[-1].out
     monkeypatch.setattr(c.backend, "_cpu", False)
     monkeypatch.setattr(c.backend, "_cuda_graph", fake)
-    return c, graphs
+    return graphs
+
+
+@pytest.fixture
+def graphing_chain(monkeypatch):
+    """A torch chain whose backend captures with StaticMemoryGraph, and its graphs."""
+    c = Chain.random([5, 7, 7, 3], activation="tanh", loss="softmax_ce", bias=True,
+                     backend="torch", seed=2)
+    return c, capture_on_stand_in(c, monkeypatch)
 
 
 @pytest.mark.parametrize("mode", ENGINES)

@@ -106,7 +106,7 @@ class Child:
         if self.key != point.key():
             self.key = point.key()
             self.point = SimpleNamespace(calls={}, relerr={}, info={}, error=None, errors={},
-                                         chain=None)
+                                         chain=None, ref=None)
         return self.point
 
 
@@ -138,15 +138,18 @@ def _checked(child: Child, point: Point, modes=(), cal=None) -> SimpleNamespace:
 
 
 def _add(st, point, modes, cal) -> None:
-    """Prepare `modes` on the point's chain, check each against reverse, keep its extras."""
+    """Prepare `modes` on the point's chain, check each against reverse mode's answer (made
+    once per point: eager reverse's, which a graph point's replays are held to too), keep
+    its extras."""
     if not modes:
         return
     calls, results = prepare(point, modes=modes, chain=st.chain)
     st.calls.update(calls)
-    ref = (eager_reference(point, st.chain) if point.exec != "eager" else
-           results["reverse"] if "reverse" in results else st.calls["reverse"]())
+    if st.ref is None:
+        st.ref = (eager_reference(point, st.chain) if point.exec != "eager" else
+                  results["reverse"] if "reverse" in results else st.calls["reverse"]())
     for m, r in results.items():
-        st.relerr[m] = agreement({m: r, "reverse": ref}, _backend(point), point.B > 1)
+        st.relerr[m] = agreement({m: r, "reverse": st.ref}, _backend(point), point.B > 1)
         st.info[m] = extras.describe(point, m, r, st.calls[m], st.chain, cal)
 
 
