@@ -24,9 +24,6 @@ from .layers import ACTIVATIONS, LAYERS, LOSSES
 from .ops import PHASES, Ops
 from .registry import MODES, TRAITS, engines, register_mode, traits
 
-ONE_X = {"B": ("1",)}
-"""The `handles` of a mode written for one x per call: a batched point (B > 1) skips it."""
-
 register_mode("forward", forward, counts=True, predict=counted.closed_form("forward"),
               memory=counted.closed_memory("forward"),
               direction="forward")
@@ -36,18 +33,18 @@ register_mode("reverse", reverse, counts=True, predict=counted.closed_form("reve
 register_mode("cheapest", cheapest, counts=True, predict=counted.bracketing,
               direction="reverse")
 register_mode("hand", hand.hand, direction="reverse",
-              handles={"activation": ("none",), "loss": ("squared",), "bias": ("off",), **ONE_X})
+              handles={"activation": ("none",), "loss": ("squared",), "bias": ("off",)})
 register_mode("autograd", torch_peers.autograd, requires=("torch",),
-              extras=torch_peers.extras, handles=ONE_X)
+              extras=torch_peers.extras)
 register_mode("func-rev", torch_peers.func_rev, requires=("torch",), extras=torch_peers.extras)
 register_mode("func-fwd", torch_peers.func_fwd, direction="forward", requires=("torch",),
               extras=torch_peers.extras)
 register_mode("torch-compile", torch_peers.torch_compile, requires=("torch",),
               unavailable=torch_peers.compile_unavailable, extras=torch_peers.compile_extras,
-              compile_s=10.0, handles=ONE_X)
-register_mode("jax-rev", jax_peers.jax_rev, requires=("jax",), extras=jax_peers.extras, handles=ONE_X)
+              compile_s=10.0)
+register_mode("jax-rev", jax_peers.jax_rev, requires=("jax",), extras=jax_peers.extras)
 register_mode("jax-fwd", jax_peers.jax_fwd, direction="forward", requires=("jax",),
-              extras=jax_peers.extras, handles=ONE_X)
+              extras=jax_peers.extras)
 
 ENGINES = engines()
 """The modes registered so far that count their operations (the others are peers: ops is

@@ -15,6 +15,12 @@ loss — so its answers must equal the engines' (tests/test_peers.py holds them 
 
     fn = chain_function(chain, xp)     # xp: the framework's namespace of primitives
     fn.h(params, x) = ŷ;  fn.f(params, x) = ℓ(ŷ);  params = fn.flat_params(arrays)
+
+x may be one input (d,) or a batch X (d × B), one column per sample (docs/maths.md §7): h
+and f then evaluate every column at once, as a framework's users write a batched model, and
+`mean_f` is the batch's mean loss. The primitives' logsumexp reduces over axis 0 (a column).
+On a batch, gradient() returns each sample's ∇f (B × d) and f (B), jacobian() each sample's
+J (B × K × d) and Ŷ (K × B), and the parameters' gradient is that of the mean loss.
 """
 from __future__ import annotations
 
@@ -90,6 +96,8 @@ class ChainFunction:
         self.loss, self.y, self.xp = chain.loss_name, y, xp
 
     def h(self, params, x):
+        """ŷ = h(x): one x (d,) gives ŷ (K,); a batch X (d × B), one column per sample, gives
+        Ŷ (K × B), each bias added to every column."""
         z, at = x, 0
         for kind, what in self.steps:
             if kind == "act":
@@ -98,17 +106,23 @@ class ChainFunction:
             z = params[at] @ z
             at += 1
             if what:
-                z = z + params[at]
+                z = z + (params[at] if z.ndim == 1 else params[at].reshape(-1, 1))
                 at += 1
         return z
 
     def f(self, params, x):
+        """f(x) = ℓ(h(x)): a number for one x, every sample's f (B) for a batch."""
         z = self.h(params, x)
+        y = self.y if z.ndim == 1 else self.y.reshape(-1, 1)
         if self.loss == "squared":
-            r = z - self.y
-            return 0.5 * (r @ r)
+            r = z - y
+            return 0.5 * (r @ r) if z.ndim == 1 else 0.5 * (r * r).sum(0)
         # −Σ_j y_j log softmax(z)_j = logsumexp(z)·Σy − y·z (stable: logsumexp shifts)
         return self.xp.logsumexp(z) * self.y.sum() - self.y @ z
+
+    def mean_f(self, params, x):
+        """The batch's mean loss (1/B) Σ_b f(x_b): what the parameters' gradient is of."""
+        return self.f(params, x).mean()
 
 
 def with_value(fn):

@@ -4,13 +4,16 @@
 |---------------|------------------------------------------------------------------------------|
 | autograd      | f(params, x) and torch.autograd.grad of it (x, or the parameters, made leaves |
 |               | needing grad beforehand); Jacobian: torch.autograd.functional.jacobian (one  |
-|               | backward pass per output row; ŷ evaluated outside the call)                  |
+|               | backward pass per output row; ŷ evaluated outside the call). On a batch the  |
+|               | batched model, and the gradient of the samples' summed f (each column its    |
+|               | own sample's ∇f), of the mean loss for the parameters, of Ŷ's row sums for J |
 | func-rev      | torch.func.grad (a vjp) / jacrev, the transform made beforehand              |
 | func-fwd      | torch.func.jacfwd for both (vmapped jvps, one per input direction)           |
 |               | func-rev and func-fwd on a batch (x d × B): torch.func.vmap of the transform |
 |               | over the samples; the parameters: the transform of the batch's mean loss     |
-| torch-compile | func-rev's transforms through torch.compile (inductor, static shapes),       |
-|               | compiled beforehand; the call runs the compiled code (and its guards)        |
+| torch-compile | func-rev's transforms (vmapped on a batch) through torch.compile (inductor,  |
+|               | static shapes), compiled beforehand once per shape; the call runs the        |
+|               | compiled code (and its guards)                                               |
 
 Every call ends with the device's wait (CUDA: synchronize; nothing on the CPU) and never
 converts: on a numpy chain the arrays are shared with torch (torch.from_numpy, no copy, made
@@ -63,8 +66,9 @@ def _twin(chain):
 
 
 class TorchPeer(PreparedPeer):
-    """One torch peer: `name` and, per target, a builder (twin, x) -> the zero-argument body
-    of its timed call, returning (value or None, derivative) as torch tensors."""
+    """One torch peer: `name` and, per target, a builder (twin, x) -> (the zero-argument body
+    of its timed call, returning (value or None, derivative) as torch tensors; and finish, a
+    view of the derivative in the engines' layout taken in answer(), untimed, or None)."""
 
     def __init__(self, name, grad_input, grad_params, jac):
         self.name = name
@@ -75,10 +79,12 @@ class TorchPeer(PreparedPeer):
         the device's wait; answer() brings its output back to the chain's backend."""
         t = _twin(chain)
         xt = t.conv(chain.input(x))
-        body = self._build[target](t, xt)
+        body, finish = self._build[target](t, xt)
 
         def answer(out, check=True):
             value, d = out
+            if finish is not None:
+                d = finish(d)
             if target == "jacobian":
                 if value is None:  # outside the timed call: the transform gives J alone
                     with t.torch.no_grad():
@@ -92,56 +98,73 @@ class TorchPeer(PreparedPeer):
 
 # -- autograd ------------------------------------------------------------------------------
 def _autograd_input(t, x):
+    """f at x and its gradient; on a batch every sample's f and the gradient of their sum,
+    whose column b is sample b's ∇f (the samples do not meet), transposed to B × d after."""
     x = x.detach().requires_grad_(True)
+    grad = t.torch.autograd.grad
+    if x.ndim == 1:
+        def body():
+            value = t.fn.f(t.params, x)
+            return value, grad(value, x)[0]
+        return body, None
 
-    def body():
+    def batched():
         value = t.fn.f(t.params, x)
-        return value, t.torch.autograd.grad(value, x)[0]
-    return body
+        return value, grad(value.sum(), x)[0]
+    return batched, lambda d: d.T
 
 
 def _autograd_params(t, x):
+    """The loss and its gradient in the parameters; on a batch, of the batch's mean loss."""
     ps = [p.detach().requires_grad_(True) for p in t.params]
+    grad, f = t.torch.autograd.grad, t.fn.f
 
     def body():
-        value = t.fn.f(ps, x)
-        return value, t.torch.autograd.grad(value, ps)
-    return body
+        value = f(ps, x)
+        return value, grad(value if x.ndim == 1 else value.mean(), ps)
+    return body, None
 
 
 def _autograd_jac(t, x):
+    """torch.autograd.functional.jacobian of h; on a batch of Ŷ's row sums over the samples
+    (K × d × B: sample b's J in the last index), permuted to B × K × d after."""
     jacobian, h, params = t.torch.autograd.functional.jacobian, t.fn.h, t.params
-    return lambda: (None, jacobian(lambda v: h(params, v), x))
+    if x.ndim == 1:
+        return (lambda: (None, jacobian(lambda v: h(params, v), x))), None
+    return (lambda: (None, jacobian(lambda V: h(params, V).sum(1), x))), lambda d: d.permute(2, 0, 1)
 
 
 autograd = TorchPeer("autograd", _autograd_input, _autograd_params, _autograd_jac)
 
 
 # -- torch.func ------------------------------------------------------------------------------
-def _transform(t, transform, argnums, what):
-    """torch.func's `transform` of fn.`what` w.r.t. argnums (0: params, 1: x), returning
-    (derivative, value) from one evaluation."""
-    return getattr(t.torch.func, transform)(with_value(getattr(t.fn, what)), argnums=argnums,
-                                            has_aux=True)
+def _transform_of(t, transform, argnums, what, batched):
+    """torch.func's `transform` of fn.`what` w.r.t. argnums (0: params, 1: x) as
+    fn(params, x) -> (derivative, value), from one evaluation. On a batch, what its users
+    write: torch.func.vmap of the per-sample transform over the columns (gradients B × d,
+    Jacobians B × K × d, Ŷ K × B), and for the parameters the transform of the mean loss."""
+    func = t.torch.func
+    tr = getattr(func, transform)
+    if not batched:
+        return tr(with_value(getattr(t.fn, what)), argnums=argnums, has_aux=True)
+    if argnums == 0:
+        def mean_and_values(params, X):
+            values = t.fn.f(params, X)
+            return values.mean(), values
+        return tr(mean_and_values, argnums=0, has_aux=True)
+    per = tr(with_value(getattr(t.fn, what)), argnums=1, has_aux=True)
+    return func.vmap(per, in_dims=(None, 1), out_dims=(0, 1 if what == "h" else 0))
 
 
 def _func(transform, argnums, what="f"):
-    """The builder of a torch.func peer's body; on a batch (x d × B) what its users write:
-    torch.func.vmap of the transform over the columns (per-sample gradients, B × d, and
-    Jacobians, B × K × d), and for the parameters the transform of the batch's mean loss."""
+    """The builder of a torch.func peer's body."""
     def build(t, x):
-        fn, params = _transform(t, transform, argnums, what), t.params
-        if x.ndim == 2 and argnums == 1:
-            fn = t.torch.func.vmap(fn, in_dims=(None, 1))
-        elif x.ndim == 2:
-            per = t.torch.func.vmap(getattr(t.fn, what), in_dims=(None, 1))
-            fn = getattr(t.torch.func, transform)(lambda ps, X: (per(ps, X).mean(), per(ps, X)),
-                                                  argnums=0, has_aux=True)
+        fn, params = _transform_of(t, transform, argnums, what, x.ndim == 2), t.params
 
         def body():
             d, value = fn(params, x)
             return value, d
-        return body
+        return body, None
     return build
 
 
@@ -165,15 +188,19 @@ def compile_unavailable():
 
 
 def _compiled(target, transform, argnums, what="f"):
+    """func-rev's transform (vmapped on a batch) compiled once per (target, x's shape), on
+    its first prepare; t.compiled[target] keeps the latest one's seconds."""
     def build(t, x):
-        if target not in t.compiled:
-            t.compiled[target] = _compile(t, _transform(t, transform, argnums, what), x)
-        fn, params = t.compiled[target][0], t.params
+        key = (target, tuple(x.shape))
+        if key not in t.compiled:
+            fn = _transform_of(t, transform, argnums, what, x.ndim == 2)
+            t.compiled[key] = t.compiled[target] = _compile(t, fn, x)
+        fn, params = t.compiled[key][0], t.params
 
         def body():
             d, value = fn(params, x)
             return value, d
-        return body
+        return body, None
     return build
 
 
@@ -200,7 +227,8 @@ def _compile(t, fn, x):
 
 def compile_seconds(chain, target):
     """Seconds torch-compile spent compiling `target` ("gradient", "params", "jacobian")
-    for this chain, or None before it did."""
+    for this chain at the shape it compiled last (each batch size compiles apart), or None
+    before it did."""
     t = _TWINS.get(chain)
     got = t and t.compiled.get(target)
     return got[1] if got else None

@@ -36,13 +36,16 @@ def _forbid_conversions(monkeypatch, chain):
         monkeypatch.setattr(jax, "device_put", refuse)
 
 
+@pytest.mark.parametrize("B", [None, 1, 5])
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 @pytest.mark.parametrize("peer", EAGER_PEERS)
-def test_the_timed_call_converts_nothing_and_answers_like_reverse(peer, backend, monkeypatch):
+def test_the_timed_call_converts_nothing_and_answers_like_reverse(peer, backend, B, monkeypatch):
     """The bug caught: a peer converting x in, or its answer out, inside the timed call
-    (two thirds of jax-rev's time at m = 16 was that)."""
+    (two thirds of jax-rev's time at m = 16 was that). On a batch (B given: x d × B) the
+    peer's answer has the engines' layout — f per sample (B), ∇f B × d, J B × K × d and Ŷ
+    K × B — and each sample's derivative equals reverse mode's."""
     chain = Chain.random([6, 8, 8, 3], backend=backend, seed=4)
-    x = chain.random_x(2)
+    x = chain.random_x(2, B=B)
     prepared = {t: MODES[peer].prepare(chain, x, t) for t in TARGETS}
     with monkeypatch.context() as m:
         _forbid_conversions(m, chain)
@@ -55,6 +58,16 @@ def test_the_timed_call_converts_nothing_and_answers_like_reverse(peer, backend,
                 "jacobian": lambda: MODES["reverse"].jacobian(chain, x)}[t]()
         assert got.mode == peer and got.ops is None
         assert agreement({peer: got, "reverse": want}, b) <= 1e-12, (peer, t)
+        assert _shapes(got) == _shapes(want), (peer, t)
+        np.testing.assert_allclose(np.asarray(b.to_numpy(got.value)), np.asarray(b.to_numpy(want.value)),
+                                   rtol=1e-12)
+
+
+def _shapes(res):
+    """The shapes of a Result's value and derivative arrays."""
+    d = res.jac if res.jac is not None else res.grad
+    arrays = [a for g in d for a in g] if isinstance(d, list) else [d]
+    return tuple(np.shape(res.value)), [tuple(a.shape) for a in arrays]
 
 
 @pytest.mark.parametrize("peer", ["autograd", "func-rev", "hand"] + (["jax-rev"] if HAS_JAX else []))
@@ -141,6 +154,25 @@ def test_torch_compile_agrees_and_keeps_its_compile_time_apart():
     p2 = MODES["torch-compile"].prepare(c2, x1, "gradient")
     assert agreement({"torch-compile": p2.answer(p2.call()),
                       "reverse": MODES["reverse"].gradient(c2, x1)}, c2.backend) <= 1e-12
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(torch_peers.compile_unavailable() is not None,
+                    reason=str(torch_peers.compile_unavailable()))
+def test_torch_compile_compiles_each_batch_size_apart_and_agrees_per_sample():
+    """A batch's shape compiles on its own prepare, never inside the timed call: the
+    compiled vmap of grad at B = 4 is not B = 2's (its seconds are its own), and each
+    sample's gradient equals reverse mode's (a compiled function reused at another B would
+    recompile in the timed call, or answer with the other batch's shape)."""
+    c = Chain.random([5, 6, 3], activation="relu", loss="softmax_ce", seed=5)
+    seconds = []
+    for B in (2, 4):
+        X = c.random_x(B, B=B)
+        p = MODES["torch-compile"].prepare(c, X, "gradient")
+        seconds.append(torch_peers.compile_seconds(c, "gradient"))
+        got, want = p.answer(p.call()), MODES["reverse"].gradient(c, X)
+        assert got.grad.shape == (B, 5) and agreement({"torch-compile": got, "reverse": want}, c.backend) <= 1e-12
+    assert seconds[0] > 0 and seconds[1] > 0 and seconds[0] != seconds[1]
 
 
 
