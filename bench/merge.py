@@ -160,7 +160,7 @@ def merged_meta(run_id, sources, rows) -> dict:
 
     from bench.meta import machine_label, utc_now
     from bench.rows import SCHEMA
-    from bench.sweep.command import run_hash
+    from bench.sweep.shard import run_hash
     first = sources[0]["meta"]
     metas = [s["meta"] for s in sources]
     labels = list(dict.fromkeys(machine_label(m.get("machine", {})) for m in metas))

@@ -11,7 +11,7 @@ from bench.points import Point
 from bench.report import analysis
 from bench.rows import COLUMNS
 from bench.sweep import grid
-from bench.sweep.command import run_hash
+from bench.sweep.shard import run_hash
 
 
 def row(mode="forward", t=1.0, ops=100, status="ok", run="a", **kw):

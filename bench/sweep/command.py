@@ -131,7 +131,7 @@ def run_command(argv, command="sweep") -> int:
     args = parser(command).parse_args(argv)
     spec = {**build_spec(args), "plugins": loaded}
     expanded = shard.select(grid.expand(spec["grids"]), spec["shard"], spec["timing"])
-    spec["hash"] = run_hash(spec)
+    spec["hash"] = shard.run_hash(spec)
     # resolved here, once, against the user's directory: every child gets absolute paths
     root = cli.check_dir("--results-dir", args.results_dir, write=not args.dry_run).absolute()
     # the time model's rates, per configuration, cached under root (none with --no-model);
@@ -177,15 +177,6 @@ def _finished(command, run_dir, spec, expanded, args):
           "never rewritten: --new or another --run-id times it again)")
     counts = Counter(r["status"] for r in store.read_rows(run_dir / "points.csv"))
     return _report_end(command, run_dir, counts, 0, args.strict, quiet=True)
-
-
-def run_hash(spec) -> str:
-    """The run's spec hash: grid, timing and guards (what `fwdrev merge` compares), and
-    the shard when there is one (so one shard never resumes another's run)."""
-    defining = {k: spec[k] for k in ("grids", "timing", "guards")}
-    if spec.get("shard"):
-        defining["shard"] = shard.label(spec["shard"])
-    return grid.spec_hash(defining)
 
 
 def _check_shard(run_dir, spec, force) -> None:

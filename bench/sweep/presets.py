@@ -114,10 +114,13 @@ PRESETS = {
                   mode=["forward", "reverse", "cheapest"]),
             # Batches: reverse mode's rows stack into B × m matrices (GEMV becomes GEMM). On a
             # ReLU chain every Jacobian depends on its sample; on the linear chain forward
-            # mode's W_L ⋯ W_0 is one product for the whole batch (docs/maths.md §7).
+            # mode's W_L ⋯ W_0 is one product for the whole batch (docs/maths.md §7). The
+            # reverse-mode peers batch as their users would (autograd on the summed loss,
+            # torch.func.vmap of grad); hand is the floor of the linear chain's products.
             _line(name="batch B (relu, m = d = 256)", activation=["relu"], m=[256], d=[256],
-                  B=BATCHES),
-            _line(name="batch B (linear, m = d = 256)", m=[256], d=[256], B=BATCHES),
+                  B=BATCHES, mode=["forward", "reverse", "autograd", "func-rev"]),
+            _line(name="batch B (linear, m = d = 256)", m=[256], d=[256], B=BATCHES,
+                  mode=["forward", "reverse", "hand"]),
         ],
     },
     # For a GPU (chosen for --device cuda): sizes where a GPU leaves its per-call floor.

@@ -14,6 +14,7 @@ import re
 
 from bench.errors import UsageError
 from bench.sweep import guards
+from bench.sweep.grid import spec_hash
 
 SHARD = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
 
@@ -56,3 +57,12 @@ def select(expanded, shard, timing: dict) -> list:
         return list(expanded)
     which = assign(expanded, shard[1], timing)
     return [e for e in expanded if which[e[0].key()] == shard[0]]
+
+
+def run_hash(spec) -> str:
+    """The run's spec hash: grid, timing and guards (what `fwdrev merge` compares), and
+    the shard when there is one (so one shard never resumes another's run)."""
+    defining = {k: spec[k] for k in ("grids", "timing", "guards")}
+    if spec.get("shard"):
+        defining["shard"] = label(spec["shard"])
+    return spec_hash(defining)
