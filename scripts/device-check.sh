@@ -4,7 +4,8 @@
 # Runs the CUDA tests (CUDA graphs among them), the per-call overhead table on CUDA (eager,
 # unchecked, graph replay, by hand, autograd; float64 at the CPU sizes, float32 at the GPU
 # sizes the per-call targets are set for), then the quick preset on torch/cuda — exec eager and graph — and its report,
-# then batched points (B = 1 … 1024, x d × B) on CUDA, eager and graph, with their report's
+# then batched points (B = 1 … 1024, x d × B) on CUDA, the engines eager and graph, autograd
+# and func-rev batching as their users do, with their report's
 # batch section, and leaves a flat copy of what matters in $OUT. That machine's python3 already has torch with CUDA,
 # pytest, pytest-benchmark, threadpoolctl, tqdm, pandas and matplotlib: nothing is installed.
 set -uo pipefail
@@ -41,7 +42,7 @@ export PYTHONPATH=$PWD MPLBACKEND=Agg
     echo "== batches on cuda, eager and graph: counts exact, answers per sample, ratio against B"
     $PY -m bench sweep --backend torch --device cuda --exec eager,graph --L 2 --m 1024 --d m \
         --activation relu,none --target gradient,jacobian --K 8 --B 1,16,256,1024 \
-        --max-time 0.1 --min-rounds 5 --run-id cuda-batch --results-dir "$OUT/res" --no-progress
+        --mode forward,reverse,autograd,func-rev --max-time 0.1 --min-rounds 5 --run-id cuda-batch --results-dir "$OUT/res" --no-progress
     echo "batch sweep rc=$?"
     $PY -m bench report cuda-batch --results-dir "$OUT/res" --plots-dir "$OUT/plots"
     echo "batch report rc=$?"

@@ -148,3 +148,33 @@ def test_the_batch_section_reads_the_ratios_it_tables():
     assert batchplots.meets_from(r.assign(time_ratio=r.time_ratio * 3)) is None  # 270 > 2 × 100
     text = "\n".join(batchplots.batch_section(df))
     assert "from B = 64 on" in text and "at B = 16" in text and "| 16 | 40 | 100 | 0.40 |" in text
+
+
+def test_the_slope_in_B_is_the_exponent_of_time_against_B():
+    """On rows made as exact power laws, t_fwd = 3·B¹ and t_rev = 0.5·B^0.5 up to B = 16,
+    then B¹ (its last three B: 16, 64, 256), the fitted exponents are those laws: a slope
+    fitted against the row index, or in time per sample, or over every B for the tail,
+    gives other numbers; a peer without counts has no operations' slope."""
+    import numpy as np
+    import pandas as pd
+    from bench.report import batchplots
+    Bs = [1, 4, 16, 64, 256]
+    rev = [0.5 * b ** 0.5 if b <= 16 else 0.5 * 4 * (b / 16) for b in Bs]
+    rows = []
+    for B, tr in zip(Bs, rev):
+        for mode, t, o in (("forward", 3.0 * B, 10 * B), ("reverse", tr, 2 * B), ("autograd", 2 * tr, None)):
+            rows.append({"point_key": f"k{B}", "mode": mode, "status": "ok", "B": B, "time_median_s": t,
+                         "ops_predicted": o, "time_model_s": None, "noisy": False})
+    rows.append({**rows[0], "mode": "cheapest"})  # timed at B = 1 only (another line's point)
+    df = pd.DataFrame(rows).assign(**{c: "numpy" for c in ("config", "backend", "device", "dtype")},
+                                   threads=1, target="gradient", L=2, m=8, d=8, K=1, waist=0,
+                                   exec="eager", activation="relu", loss="squared", bias="off")
+    (name, g), = batchplots.batch_lines(df)
+    got = {s["mode"]: s for s in batchplots.slopes_in_B(g)}
+    assert set(got) == {"forward", "reverse", "autograd"}
+    assert got["forward"]["slope"] == pytest.approx(1.0) and got["forward"]["ops_slope"] == pytest.approx(1.0)
+    assert got["reverse"]["slope_tail"] == pytest.approx(1.0) and got["reverse"]["tail_from"] == 16
+    assert 0.5 < got["reverse"]["slope"] < 1.0
+    assert got["autograd"]["slope"] == pytest.approx(got["reverse"]["slope"]) and np.isnan(got["autograd"]["ops_slope"])
+    text = "\n".join(batchplots.batch_section(df))
+    assert "| forward | 1.00 | 1.00 (B ≥ 16) | 1.00 |" in text and "| autograd |" in text

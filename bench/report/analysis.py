@@ -134,12 +134,12 @@ def fit(line: Line, mode: str, floor: float, boundary=None) -> dict:
     clean = ~r["noisy"] if "noisy" in r else True
     keep = r[above_floor(r, floor) & clean]
     out = {"mode": mode, "n_fit": len(keep), "n": len(r), "keep": keep,
-           "slope": _slope(keep, line.axis, "time_median_s"),
-           "predicted": _slope(keep, line.axis, "ops_predicted"),
+           "slope": slope(keep, line.axis, "time_median_s"),
+           "predicted": slope(keep, line.axis, "ops_predicted"),
            "slope_big": np.nan, "n_big": 0}
     if boundary:
         big = keep[weight_bytes(keep) > boundary]
-        out.update(slope_big=_slope(big, line.axis, "time_median_s"), n_big=len(big))
+        out.update(slope_big=slope(big, line.axis, "time_median_s"), n_big=len(big))
     return out
 
 
@@ -153,7 +153,9 @@ def fit_lines(df, boundary=None) -> list:
     return lines
 
 
-def _slope(rows, axis, column) -> float:
+def slope(rows, axis, column) -> float:
+    """The least-squares slope of log rows[column] against log rows[axis]: the exponent a
+    of column ∝ axisᵃ (NaN without two distinct values of the axis)."""
     if rows[axis].nunique() < 2:
         return np.nan
     x = np.log(rows[axis].astype(float))

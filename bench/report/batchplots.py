@@ -22,6 +22,8 @@ WITHIN = 2.0
 """The time ratio is "at" the operation ratio when within this factor of it."""
 STOPS = 0.9
 """Reverse mode's time per sample has stopped falling where the next B saves less than 10%."""
+TAIL = 3
+"""The large-B slope is fitted over a line's last TAIL batch sizes."""
 FIXED = ("config", "target", *(a for a in axes.SHAPE_AXES if a not in ("B", "target")))
 """What is fixed along a batch line: everything but B."""
 
@@ -70,6 +72,25 @@ def stops_falling(g, mode="reverse"):
     return int(Bs[-1])
 
 
+def slopes_in_B(g) -> list:
+    """Per mode timed at two B or more of a batch line, the exponent a of time ∝ Bᵃ over
+    every B and over the last TAIL (a = 1: no saving per sample; below 1: the batch shares
+    work), and for the counting modes the exponent of the exact operation count (the
+    derivative's chain, as ops_predicted) over the same B; noisy points left out."""
+    out = []
+    for mode, h in sorted(g.groupby("mode"), key=lambda t: t[0]):
+        h = (h[~h.noisy] if "noisy" in h else h).sort_values("B")
+        if h.B.nunique() < 2:  # a mode timed at one B of the line (another line's point)
+            continue
+        tail = h[h.B >= sorted(set(h.B))[-TAIL]] if h.B.nunique() >= TAIL else h
+        counted = h.ops_predicted.notna().all() and (h.ops_predicted > 0).all()
+        out.append({"mode": mode, "slope": analysis.slope(h, "B", "time_median_s"),
+                    "tail_from": int(tail.B.min()) if len(tail) else None,
+                    "slope_tail": analysis.slope(tail, "B", "time_median_s"),
+                    "ops_slope": analysis.slope(h, "B", "ops_predicted") if counted else np.nan})
+    return out
+
+
 # -- 11 -----------------------------------------------------------------------------------
 def ratio_vs_batch(df, out, page):
     """11. The forward/reverse time ratio against B on each batch line, with its exact
@@ -111,10 +132,13 @@ def time_per_sample(df, out, page):
         return []
     fig, axs = page.figure(1, len(lines), aspect=1.0, tall=1.15)
     for ax, (name, g) in zip(axs[0], lines):
+        slopes = {s["mode"]: s["slope"] for s in slopes_in_B(g)}
         for mode, h in sorted(g.groupby("mode"), key=lambda t: t[0]):
             st = style_for(mode)
+            a = slopes.get(mode, np.nan)
             page.draw(ax, h.B, h.time_median_s / h.B, marker=st.marker, colour=st.colour,
-                      linestyle=st.linestyle, mode=mode, kind="measured", label=mode)
+                      linestyle=st.linestyle, mode=mode, kind="measured",
+                      label=mode + ("" if np.isnan(a) else f" (time ∝ B^{a:.2f})"))
         ax.set(xscale="log", yscale="log", xlabel="B (samples per call)",
                ylabel="median time per sample (s)", title=name)
         pg.plain_log(ax, "x", ticks=sorted(set(g.B)))
@@ -122,9 +146,11 @@ def time_per_sample(df, out, page):
         page.legend(ax)
         ax.grid(True, which="major", alpha=0.3)
     p = page.save(fig, out, "12_time_per_sample", "Batches: time per sample against B, per mode")
-    return [(p, "Median time of one call divided by B, per mode, along each batch line: it "
-                "falls while a call's fixed cost and GEMV's bandwidth bound are shared by more "
-                "samples, and levels off once the products run at the GEMM rate.")]
+    return [(p, "Median time of one call divided by B, per mode, along each batch line, with "
+                "the fitted slope in B of the time per call in the legend (time ∝ Bᵃ over the "
+                "line's non-noisy points): it falls while a call's fixed cost and GEMV's "
+                "bandwidth bound are shared by more samples, and levels off once the products "
+                "run at the GEMM rate.")]
 
 
 def all_figures(df, out, page) -> dict:
@@ -152,6 +178,22 @@ def batch_section(df) -> list:
                 "| B | time ratio | op ratio | time / op ratio |", "|---:|---:|---:|---:|"]
         out += [f"| {int(b)} | {t:.3g} | {o:.3g} | {t / o:.2f} |"
                 for b, t, o in zip(r.B, r.time_ratio, r.ops_ratio)] + [""]
+        out += _slope_table(g)
     return ["## Batches: the time ratio against the operation ratio", "",
             "Along each line that varies B alone (x d × B, one column per sample; noisy "
             "points left out).", "", *out] if out else []
+
+
+def _slope_table(g) -> list:
+    """The line's slopes in B per mode, as REPORT.md rows."""
+    rows = slopes_in_B(g)
+    if not rows:
+        return []
+    fmt = lambda v: "" if np.isnan(v) else f"{v:.2f}"  # noqa: E731
+    return ["Time per call ∝ Bᵃ (a = 1: nothing shared by the samples; below 1: the batch "
+            "shares the call's fixed cost or runs its products faster), and the exponent of "
+            "the exact operation count:", "",
+            f"| mode | a, every B | a, from B = … (the last {TAIL}) | exact operations' a |",
+            "|---|---:|---:|---:|",
+            *(f"| {r['mode']} | {fmt(r['slope'])} | {fmt(r['slope_tail'])} (B ≥ {r['tail_from']}) | "
+              f"{fmt(r['ops_slope'])} |" for r in rows), ""]
