@@ -31,11 +31,30 @@ def test_the_keys_of_points_from_before_the_layer_axes_stay():
     assert Point.from_dict({**schema2, "activation": "", "bias": ""}) == Point()
 
 
-def test_the_committed_reference_run_reads_whole_through_the_upgrade():
-    rows, bad = store.read_checked(REPO / "results" / "reference" / "points.csv")
-    assert rows and not bad  # a schema-1/2 file: every row good, every key unchanged
+def test_the_committed_reference_run_and_an_older_schema_of_it_read_whole(tmp_path):
+    """The reference reads with every row good and every key as written; the same rows of
+    one x on a linear chain, written as schema 2 did (no activation, loss, bias or B
+    column), read through the upgrade to the same keys: a missing column must read as its
+    axis's default, never as empty text in a key."""
+    import csv
+    path = REPO / "results" / "reference" / "points.csv"
+    rows, bad = store.read_checked(path)
+    assert rows and not bad
     assert all(Point.of_row(r).key() == r["point_key"] for r in rows)
-    assert {Point.of_row(r).activation for r in rows} == {"none"}
+    newer = ("activation", "loss", "bias", "B")
+    plain = [r for r in rows if (r["activation"], r["loss"], r["bias"], r["B"]) == ("none", "squared", "off", "1")]
+    assert plain and len(plain) < len(rows)
+    with open(path, newline="") as f:
+        header = [c for c in next(csv.reader(f)) if c not in newer]
+    old = tmp_path / "points.csv"
+    with open(old, "w", newline="") as f:
+        w = csv.DictWriter(f, header, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(plain)
+    got, bad = store.read_checked(old)
+    assert len(got) == len(plain) and not bad
+    assert [Point.of_row(r).key() for r in got] == [r["point_key"] for r in plain]
+    assert {Point.of_row(r).activation for r in got} == {"none"} and {Point.of_row(r).B for r in got} == {1}
 
 
 @pytest.mark.parametrize("axis,value,match", [("activation", "gelu", "unknown activation 'gelu'"),
