@@ -144,6 +144,10 @@ def test_the_batch_section_reads_the_ratios_it_tables():
     assert list(r.time_ratio) == [10, 75, 40, 60, 90] and set(r.ops_ratio) == {100}
     assert batchplots.meets_from(r) == 64      # 75 is within at B = 4, but 40 is not at 16
     assert batchplots.stops_falling(g) == 16   # 0.25 s per sample at 16, 64 and 256
+    # a step that saves under 10% (4 → 16) before a larger B saves more (16 → 64) is no plateau
+    bumpy = g.copy()
+    bumpy.loc[bumpy["mode"] == "reverse", "time_median_s"] = [1.0, 2.0, 7.6, 16.0, 64.0]  # 1, .5, .475, .25, .25
+    assert batchplots.stops_falling(bumpy) == 64
     assert batchplots.meets_from(r.assign(time_ratio=r.time_ratio * 2)) == 4    # 150, 80, 120, 180
     assert batchplots.meets_from(r.assign(time_ratio=r.time_ratio * 3)) is None  # 270 > 2 × 100
     text = "\n".join(batchplots.batch_section(df))

@@ -21,7 +21,7 @@ from bench.style import style_for
 WITHIN = 2.0
 """The time ratio is "at" the operation ratio when within this factor of it."""
 STOPS = 0.9
-"""Reverse mode's time per sample has stopped falling where the next B saves less than 10%."""
+"""Reverse mode's time per sample has stopped falling where no larger B saves 10% or more."""
 TAIL = 3
 """The large-B slope is fitted over a line's last TAIL batch sizes."""
 FIXED = ("config", "target", *(a for a in axes.SHAPE_AXES if a not in ("B", "target")))
@@ -59,15 +59,17 @@ def meets_from(r):
 
 
 def stops_falling(g, mode="reverse"):
-    """The first B whose next B lowers `mode`'s time per sample by less than 10% (the last
-    B when it falls all along), or None without two B."""
+    """The first B from which `mode`'s time per sample never falls by 10% or more again:
+    no larger B of the line is below STOPS × its time per sample (the last B when it falls
+    all along), or None without two B. A step that happens to save less (noise in a µs
+    call) before a larger B saves more is not a plateau."""
     h = g[g["mode"] == mode].sort_values("B")
     per = list(h.time_median_s / h.B)
     Bs = list(h.B)
     if len(per) < 2:
         return None
     for i in range(len(per) - 1):
-        if per[i + 1] > STOPS * per[i]:
+        if min(per[i + 1:]) > STOPS * per[i]:
             return int(Bs[i])
     return int(Bs[-1])
 
@@ -174,7 +176,7 @@ def batch_section(df) -> list:
         out += [f"**{name}**: the time ratio is within {WITHIN:g}x of the op ratio "
                 + (f"from B = {at} on." if at is not None else "at no B measured.")
                 + ("" if stop is None else f" Reverse mode's time per sample stops falling "
-                                           f"(by 10% or more per step) at B = {stop}."), "",
+                                           f"(no larger B saves 10% or more) at B = {stop}."), "",
                 "| B | time ratio | op ratio | time / op ratio |", "|---:|---:|---:|---:|"]
         out += [f"| {int(b)} | {t:.3g} | {o:.3g} | {t / o:.2f} |"
                 for b, t, o in zip(r.B, r.time_ratio, r.ops_ratio)] + [""]
