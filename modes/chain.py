@@ -89,7 +89,11 @@ class Chain:
         d × B matrix of their columns (B = 1: the column of random_x(seed))."""
         import numpy as np
         shape = self.d if B is None else (self.d, batch_size(B))
-        return self.backend.asarray(np.random.default_rng(_seed(seed)).standard_normal(shape))
+        try:
+            return self.backend.asarray(np.random.default_rng(_seed(seed)).standard_normal(shape))
+        except MemoryError:
+            raise FwdrevError(f"a batch of {shape[1]} inputs of width {self.d} does not fit in "
+                              "memory") from None
 
     # -- inspection ---------------------------------------------------------------
     @property

@@ -46,6 +46,13 @@ class Result:
         return total
 
 
+def out_of_memory(e: Exception) -> bool:
+    """Whether e is an allocation failing: MemoryError (numpy), a framework's
+    OutOfMemoryError (CUDA), or a CPU allocator's "can't allocate memory" (torch)."""
+    return isinstance(e, MemoryError) or type(e).__name__ == "OutOfMemoryError" or \
+        (isinstance(e, RuntimeError) and "can't allocate memory" in str(e))
+
+
 def run(mode, target, chain, x, key, body, check=True, execution="eager") -> Result:
     """One engine call: x checked (chain.input), then the chain's plan for (mode, target,
     *key) run on it — recorded on the first call by body(chain, kernel, x, *key) -> (value,
@@ -62,13 +69,20 @@ def run(mode, target, chain, x, key, body, check=True, execution="eager") -> Res
     backend = chain.backend
     first = check and backend.test_x_first
     x = chain.input(x, first)
-    p, out = planned(chain, (mode, target), key, x, body)
-    if execution == "graph":
-        if p.graph is None:
-            p.graph = backend.capture(p.run, x)
-        value, grad, jac = p.graph(x)
-    else:
-        value, grad, jac = out if out is not None else p.run(x)
+    try:
+        p, out = planned(chain, (mode, target), key, x, body)
+        if execution == "graph":
+            if p.graph is None:
+                p.graph = backend.capture(p.run, x)
+            value, grad, jac = p.graph(x)
+        else:
+            value, grad, jac = out if out is not None else p.run(x)
+    except Exception as e:
+        if not out_of_memory(e):
+            raise
+        raise FwdrevError(f"{mode} {target}: x of shape {tuple(int(s) for s in x.shape)} does not "
+                          "fit in memory on this chain (modes.predict.memory_peak gives a call's "
+                          "peak; a smaller batch B needs less)") from None
     if check:
         check_answer(mode, target, backend, value, grad, jac, x=None if first else x)
     return Result(mode, target, value, p.ops, dict(p.phases), grad=grad, jac=jac, mem=p.mem)

@@ -241,3 +241,32 @@ def test_a_chain_that_opens_with_an_activation_forms_one_diagonal_per_sample():
             J = as_np(c, MODES[mode].jacobian(c, X).jac)
             for b in range(4):
                 np.testing.assert_allclose(J[b], as_np(c, MODES[mode].jacobian(c, X[:, b]).jac), rtol=1e-14)
+
+
+@pytest.mark.parametrize("backend,error", [("numpy", MemoryError("Unable to allocate 191. GiB")),
+                                           ("torch", RuntimeError("[enforce fail at alloc_cpu.cpp:127] "
+                                                                  "DefaultCPUAllocator: can't allocate memory"))])
+def test_a_batch_too_big_for_memory_is_one_line_and_other_errors_stay_themselves(backend, error, monkeypatch):
+    """An allocation failing inside a call (numpy's MemoryError, torch's CPU allocator's
+    RuntimeError) is one line naming x's shape, for every engine and target; any other
+    error of the backend is not dressed up as one. random_x of a batch too big is one line
+    too."""
+    for mode, target in itertools.product(ENGINES, predict.TARGETS):
+        c = Chain.random([3, 4, 2], activation="relu", backend=backend)  # fresh: the call records
+        monkeypatch.setattr(c.backend, "matmul", lambda a, b: (_ for _ in ()).throw(error))
+        with pytest.raises(FwdrevError, match=r"x of shape \(3, 5\) does not fit in memory") as e:
+            _call(mode, target, c, np.ones((3, 5)))
+        assert "\n" not in str(e.value) and mode in str(e.value)
+        monkeypatch.undo()
+    c = Chain.random([3, 4, 2], backend=backend)
+    monkeypatch.setattr(c.backend, "matmul", lambda a, b: (_ for _ in ()).throw(RuntimeError("a bug")))
+    with pytest.raises(RuntimeError, match="a bug"):
+        MODES["reverse"].gradient(c, np.ones((3, 5)))
+    monkeypatch.undo()
+
+    class Huge:
+        def standard_normal(self, shape):
+            raise MemoryError(f"Unable to allocate an array with shape {shape}")
+    monkeypatch.setattr(np.random, "default_rng", lambda seed=None: Huge())
+    with pytest.raises(FwdrevError, match="a batch of 10000000000 inputs of width 3 does not fit in memory"):
+        c.random_x(B=10 ** 10)
