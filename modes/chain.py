@@ -13,7 +13,8 @@ from .layers import ACTIVATIONS, LOSSES, Linear
 
 MAX_WIDTH = 2 ** 31 - 1
 """The widest layer a chain may have (numpy's and torch's index limits are near)."""
-warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"modes\.backends")
+warnings.filterwarnings("ignore", category=RuntimeWarning,
+                        module=r"modes\.(backends|torch_backend)")
 """An overflow inside the chain is reported once, as the engine's one-line FwdrevError
 (modes.engine refuses a non-finite answer), never as numpy's warning beside it."""
 

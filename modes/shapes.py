@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .backends import Backend
+from .arrays import Backend
 
 
 class Shape:
