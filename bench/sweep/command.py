@@ -1,6 +1,7 @@
 """The work of `python -m bench sweep` (bench.sweep, its entry point, says what it does):
 check every argument, choose the run (bench.sweep.runs), lock it (bench.sweep.runlock), plan, record
-the guards' skips, time the rest in a pytest child (bench.sweep.timing), and summarise."""
+the guards' skips, time the rest in a pytest child (bench.sweep.timing, run by
+bench.sweep.parent), and summarise."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +11,7 @@ import time
 from collections import Counter
 
 from bench import cmdline as cli, meta, model, noise, plugins, store
-from bench.sweep import extras, grid, guards, runs, shard, timing
+from bench.sweep import extras, grid, guards, parent, runs, shard, timing
 from bench.points import set_threads
 from bench.sweep.presets import AXES, GUARD_DEFAULTS, PRESETS, TIMING_DEFAULTS
 from bench.errors import UsageError
@@ -203,7 +204,7 @@ def run(args, spec, expanded, run_dir, lock, command, argv, cals=extras.OFF) -> 
     rc, t0 = 0, time.monotonic()
     cli.checkpoint()
     if cases:
-        rc = timing.run_cases(cases, run_dir, spec["timing"], not args.no_progress, lock.fd,
+        rc = parent.run_cases(cases, run_dir, spec["timing"], not args.no_progress, lock.fd,
                               spec["plugins"])
     counts = _finish_meta(run_dir, expanded, time.monotonic() - t0, rc)
     return _report_end(command, run_dir, counts, rc, args.strict)
