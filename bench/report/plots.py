@@ -1,5 +1,5 @@
 """The report's figures 1 and 2 (counted against predicted operations; time against m, d
-and L), and what the other figure modules (ratioplots, modeplots, batchplots)
+and L), and what the other figure modules (ratioplots, modeplots, costplots, batchplots)
 draw with: each target's look, the configurations' colours, the noisy marker, y = x, the
 dodge of coincident series. Drawn with matplotlib's Agg backend (no display needed).
 
