@@ -4,8 +4,8 @@ with the squared loss, for one x or a batch of B. `modes.predict.memory_peak` is
 module's `memory_peak`."""
 from __future__ import annotations
 
-from .chain import batch_size
 from .errors import choose
+from .validate import batch_size
 
 
 def memory_peak(target, mode, L, m, d, K, B=1) -> int:

@@ -12,10 +12,10 @@ batch sums over its samples (∂f/∂W_i = P_{i+1}ᵀ Z_iᵀ) its B − 1 furthe
 """
 from __future__ import annotations
 
-from .chain import batch_size
 from .errors import check, choose
 from .ops import Ops, product_ops
 from .memory import memory_peak  # noqa: F401  (modes.predict.memory_peak: the memory closed forms)
+from .validate import batch_size
 
 MODES = ("forward", "reverse")
 TARGETS = ("gradient", "params", "jacobian")

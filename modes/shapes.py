@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .backends import Backend
+from .arrays import Backend
 
 
 class Shape:
@@ -121,7 +121,7 @@ def shape_plan(widths, mode, target="gradient", activation=None, loss="squared",
     memory; on one input x (B None) or a batch of B (x d × B). Computed once per (widths,
     mode, target, layers, B): the guards ask for it several times a point."""
     if B is not None:
-        from .chain import batch_size
+        from .validate import batch_size
         B = batch_size(B)
     layers = (("activation", activation), ("loss", loss), ("bias", bool(bias)))
     return _shape_plan(tuple(int(w) for w in widths), mode, target, layers, B)

@@ -191,7 +191,7 @@ def test_the_sweeps_child_checks_and_records_graph_rows(tmp_path, monkeypatch):
     backend capturing into the stand-in graph: each mode's replayed answer is held to eager
     reverse mode's, counts stay exact, the floor is the graph call's, and the row says exec
     graph with no eager-only columns."""
-    from modes.backends import TorchBackend
+    from modes.torch_backend import TorchBackend
     from sweep_helpers import FakeBenchmark
     init = TorchBackend.__init__
 

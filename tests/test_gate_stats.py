@@ -10,7 +10,7 @@ import math
 import pytest
 
 from bench.gate import baseline as bl
-from bench.gate import cli, measure, stats
+from bench.gate import cli, gates, measure, stats
 from bench.gate.reference import REFERENCES
 from bench.points import Point
 from modes import FwdrevError
@@ -238,7 +238,7 @@ def test_an_engine_that_raises_fails_the_count_gate(monkeypatch):
         raise FwdrevError("forward gradient: the answer is not finite")
     monkeypatch.setattr(measure, "exact_counts", broken)
     checks = list(measure.COUNT_ONLY)
-    out = cli.count_gate(checks, {})
+    out = gates.count_gate(checks, {})
     assert len(out) == len(checks)
     assert all(len(o["problems"]) == 1 and "engine call failed" in o["problems"][0] for o in out)
 
@@ -247,10 +247,10 @@ def test_the_count_gate_names_every_mismatch(monkeypatch):
     checks = list(measure.COUNT_ONLY)
     monkeypatch.setattr(measure, "exact_counts", measure.predicted_counts)
     base = {c.point.key(): measure.predicted_counts(c) for c in checks}
-    assert all(o["problems"] == [] for o in cli.count_gate(checks, base))
+    assert all(o["problems"] == [] for o in gates.count_gate(checks, base))
     key = checks[0].point.key()
     base[key] = {m: {**v, "mults": v["mults"] + 1} for m, v in base[key].items()}
-    out = {o["key"]: o["problems"] for o in cli.count_gate(checks, base)}
+    out = {o["key"]: o["problems"] for o in gates.count_gate(checks, base)}
     assert len(out[key]) == len(checks[0].modes)
     assert all(p == [] for k, p in out.items() if k != key)
 

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 from bench import store, sweep
-from bench.sweep import grid, guards, presets, timing
+from bench.sweep import grid, guards, parent, presets, timing
 from bench.points import Point
 from modes import cuda_available
 from sweep_helpers import TINY, FakeBenchmark, run_sweep, tiny_run  # noqa: F401  (a fixture)
@@ -341,7 +341,7 @@ def test_runs_from_any_directory(tmp_path):
 
 
 def test_child_gets_absolute_paths_and_no_outside_config():
-    args = timing.pytest_args(Path("rel/.plan.json"), Path("rel/.s.json"),
+    args = parent.pytest_args(Path("rel/.plan.json"), Path("rel/.s.json"),
                               presets.TIMING_DEFAULTS)
     plan = next(a for a in args if a.startswith("--fwdrev-plan="))
     out = next(a for a in args if a.startswith("--benchmark-json="))

@@ -63,6 +63,7 @@ from bench import meta
 from bench.errors import UsageError
 from bench.gate import baseline as bl
 from bench.gate import canary, measure, output, show, stats
+from bench.gate.gates import count_gate, time_mode
 
 EXIT_OK, EXIT_REGRESSED, EXIT_USAGE, EXIT_BASELINE, EXIT_COUNTS, EXIT_POINT = 0, 1, 2, 3, 5, 6
 
@@ -155,25 +156,6 @@ def _positive(name, value):
 
 
 # -- regress ---------------------------------------------------------------------------------------
-def count_gate(checks, base_counts: dict) -> list:
-    """Per counted point, {"point", "key", "problems"}: a message for every count that
-    differs from the baseline or modes.predict (none when all agree)."""
-    out = []
-    for c in checks:
-        name, problems = c.point.label("short"), []
-        try:
-            got = measure.exact_counts(c)
-        except ValueError as e:  # FwdrevError from an engine: the exact gate cannot pass
-            problems.append(f"{name}: engine call failed: {e}")
-        else:
-            want = measure.predicted_counts(c)
-            for mode in c.modes:
-                problems += stats.count_mismatches(name, mode, got[mode],
-                                                   base_counts[c.point.key()][mode], want[mode])
-        out.append({"point": name, "key": c.point.key(), "problems": problems})
-    return out
-
-
 def run_regress(args) -> int:
     """Validate the baseline, run the exact gate, then the timing gate; print one table and
     write what --json, --summary, --junit (and $GITHUB_STEP_SUMMARY) ask for."""
@@ -202,8 +184,8 @@ def run_regress(args) -> int:
         blocks = args.blocks or s["blocks"]
         by_key = {c["key"]: c["modes"] for c in base["checks"]}
         try:
-            rows = [_time_mode(c, mode, by_key[c.point.key()][mode], s, blocks,
-                               canaries.get(mode, (1.0, 0.0)))
+            rows = [time_mode(c, mode, by_key[c.point.key()][mode], s, blocks,
+                              canaries.get(mode, (1.0, 0.0)))
                     for c in checks for mode in c.modes]
         except ValueError as e:  # the reference disagrees with the engine, or an engine failed
             print(f"error: {e}", file=sys.stderr)
@@ -215,32 +197,6 @@ def run_regress(args) -> int:
     output.write_all(args, output.document(code, here, count_rows, rows,
                                            canaries=canary.describe(canaries)))
     return code
-
-
-def _time_mode(check, mode, b, s, blocks, slow) -> dict:
-    """One row: measured, and if not ok re-measured once with twice the blocks (the
-    re-measurement's verdict stands; the first is kept in the row as `first`)."""
-    row = _measure_row(check, mode, b, s, blocks, slow)
-    if row["verdict"] != stats.OK:
-        print(f"{row['point']} {mode}: {row['verdict']} at first, ratio {row['ratio']:.3f} "
-              f"[{row['lo']:.3f}, {row['hi']:.3f}] vs band [{row['band'][0]:.3f}, "
-              f"{row['band'][1]:.3f}]; re-measuring with {2 * blocks} blocks", flush=True)
-        first = row
-        row = _measure_row(check, mode, b, s, 2 * blocks, slow)
-        row["remeasured"] = True
-        row["first"] = {k: first[k] for k in ("ratio", "lo", "hi", "verdict", "blocks")}
-    return row
-
-
-def _measure_row(check, mode, b, s, blocks, slow) -> dict:
-    m = measure.measure(check, mode, blocks, *slow, seed=s["seed"])
-    summ, band, v = stats.decide(m["ratios"], b["ratio"], b["tol"], n_boot=s["n_boot"], seed=s["seed"])
-    return {"point": check.point.label("short"), "key": check.point.key(), "mode": mode,
-            "baseline": b["ratio"], "tol": b["tol"], "band": list(band), "ratio": summ.median,
-            "lo": summ.lo, "hi": summ.hi, "blocks": blocks, "verdict": v,
-            "t_engine": m["t_engine"], "t_reference": m["t_reference"], "remeasured": False,
-            "small": check.small,
-            "ops_predicted": measure.predicted_counts(check)[mode]["total"]}
 
 
 def _conclude(rows, problems, elapsed) -> int:

@@ -1,5 +1,6 @@
 """Reading a run back and the numbers the report shows: the lines through the grid, the
-fitted time exponents on them, and forward/reverse time ratios per point.
+fitted time exponents on them, forward/reverse time ratios per point, and the timed rows
+along the sweep's named lines (figures 6 and 7).
 
 Slopes are fitted only where the work dominates the fixed cost of a call: on points whose
 median time is at least FIT_FACTOR × their floor, the same call on the chain of width 1
@@ -105,6 +106,34 @@ def _line(config, target, axis, tied, rows) -> list:
     skip = {axis, "d"} if tied else {axis}
     fixed = {a: int(rows[a].iloc[0]) for a in SIZE_AXES if a not in skip}
     return [Line(config, target, axis, tied, fixed, rows.sort_values(axis))]
+
+
+# -- the sweep's named lines (each row's `lines` column) ----------------------------------
+VARYING = ("m", "d", "L", "K")
+"""The size axes in the order `varying` tries them."""
+
+
+def timed(df) -> pd.DataFrame:
+    """The rows that were timed: status ok and a positive median time."""
+    return df[(df.status == "ok") & (df.time_median_s > 0)]
+
+
+def named_lines(df, min_modes=1) -> list:
+    """[(line name, its ok rows)] for each line of the run (a row may sit on several)
+    where every point is timed in at least min_modes modes."""
+    ok = timed(df)
+    names = sorted({n for ls in ok["lines"] for n in str(ls).split(";") if n})
+    out = []
+    for n in names:
+        g = ok[ok["lines"].astype(str).str.split(";").apply(lambda ls, n=n: n in ls)]
+        if g.groupby("point_key")["mode"].nunique().min() >= min_modes:
+            out.append((n, g))
+    return out
+
+
+def varying(g) -> str:
+    """The size axis that varies along a line (the first that does)."""
+    return next((a for a in VARYING if g[a].nunique() > 1), "m")
 
 
 # -- fits ---------------------------------------------------------------------------------

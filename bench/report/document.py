@@ -10,7 +10,8 @@ from pathlib import Path
 
 from bench import cmdline as cli, meta, safefs, store
 from bench import table
-from bench.report import analysis, batchplots, modeplots, page as pg, plots, slides
+from bench.report import (analysis, batchplots, costplots, modeplots, page as pg, plots, ratioplots,
+                          slides)
 from bench.report.writeup import markdown, ratio_ranges, slope_table, summary  # noqa: F401
 from bench.errors import DamagedError, UsageError
 from bench.rows import damage_note
@@ -145,8 +146,9 @@ def draw(run_dir: Path, out: Path, rows, info, page):
     rat = analysis.ratios(core)
     boundary = boundary_of(info)
     lines = analysis.fit_lines(core, boundary)
-    figs = {**plots.all_figures(core, rat, out, page, lines, boundary),
-            **modeplots.all_figures(df, out, page, info), **batchplots.all_figures(df, out, page)}
+    figs = {**plots.all_figures(core, out, page, lines, boundary),
+            **ratioplots.all_figures(rat, out, page), **modeplots.all_figures(df, out, page),
+            **costplots.all_figures(df, out, page, info), **batchplots.all_figures(df, out, page)}
     pg.write_figures_json(page, out)
     fits = slope_table(lines)
     text = markdown(run_dir, info, machine, df, rat, fits, figs, lines)

@@ -9,7 +9,7 @@ import numpy as np
 
 from bench import store
 from bench import noise
-from bench.report import analysis, batchplots, modeplots, slides
+from bench.report import analysis, batchplots, costplots, modeplots, slides
 
 CAPTIONS = {
     1: "Counted vs predicted operations",
@@ -18,6 +18,7 @@ CAPTIONS = {
     4: "Time-ratio heatmap over (m, d)",
     5: "Jacobian crossover at d ≈ K",
     **modeplots.CAPTIONS,
+    **costplots.CAPTIONS,
     **batchplots.CAPTIONS,
 }
 
@@ -71,8 +72,8 @@ def markdown(run_dir, info, machine, df, rat, fits, figs, lines=()) -> str:
     parts = [_header(run_dir, info, machine), _status_section(df), _noisy_section(df),
              _slide_section(lines), _fit_section(fits, info), _ratio_section(rat),
              _modes_section(df),
-             "\n".join(modeplots.model_section(df) + modeplots.calibration_lines(info)),
-             "\n".join(modeplots.memory_section(df)), "\n".join(batchplots.batch_section(df)),
+             "\n".join(costplots.model_section(df) + costplots.calibration_lines(info)),
+             "\n".join(costplots.memory_section(df)), "\n".join(batchplots.batch_section(df)),
              _figure_section(figs),
              _problem_section(df), _skip_section(df)]
     return "\n".join(p for p in parts if p) + "\n"

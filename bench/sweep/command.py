@@ -1,16 +1,16 @@
 """The work of `python -m bench sweep` (bench.sweep, its entry point, says what it does):
 check every argument, choose the run (bench.sweep.runs), lock it (bench.sweep.runlock), plan, record
-the guards' skips, time the rest in a pytest child (bench.sweep.timing), and summarise."""
+the guards' skips, time the rest in a pytest child (bench.sweep.timing, run by
+bench.sweep.parent), write meta.json, and summarise (bench.sweep.summary)."""
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from collections import Counter
 
 from bench import cmdline as cli, meta, model, noise, plugins, store
-from bench.sweep import extras, grid, guards, runs, shard, timing
+from bench.sweep import extras, grid, parent, runs, shard, summary, timing
 from bench.points import set_threads
 from bench.sweep.presets import AXES, GUARD_DEFAULTS, PRESETS, TIMING_DEFAULTS
 from bench.errors import UsageError
@@ -149,8 +149,8 @@ def run_command(argv, command="sweep") -> int:
         done = set() if new or args.force else store.done_keys(root / run_id / "points.csv")
         cases, skipped = timing.cases_to_run(expanded, done, spec["guards"], spec["timing"],
                                              run_id, cals)
-        _plan_line(command, run_id, False, expanded, cases, skipped, cals)
-        return _show_plan(expanded, cases, skipped, cals)
+        summary.plan_line(command, run_id, False, expanded, cases, skipped, cals)
+        return summary.show_plan(expanded, cases, skipped, cals)
     run_dir = runs.claim(root, run_id, new)
     with RunLock(run_dir) as lock:
         return run(args, spec, expanded, run_dir, lock, command, argv, cals)
@@ -176,7 +176,7 @@ def _finished(command, run_dir, spec, expanded, args):
     print(f"{command}: run {run_dir.name} is complete; nothing to do (a complete run is "
           "never rewritten: --new or another --run-id times it again)")
     counts = Counter(r["status"] for r in store.read_rows(run_dir / "points.csv"))
-    return _report_end(command, run_dir, counts, 0, args.strict, quiet=True)
+    return summary.report_end(command, run_dir, counts, 0, args.strict, quiet=True)
 
 
 def _check_shard(run_dir, spec, force) -> None:
@@ -196,17 +196,17 @@ def run(args, spec, expanded, run_dir, lock, command, argv, cals=extras.OFF) -> 
     csv_path = run_dir / "points.csv"
     cases, skipped = timing.cases_to_run(expanded, store.done_keys(csv_path), spec["guards"],
                                          spec["timing"], run_dir.name, cals)
-    _plan_line(command, run_dir.name, resuming, expanded, cases, skipped, cals)
+    summary.plan_line(command, run_dir.name, resuming, expanded, cases, skipped, cals)
     _write_meta(run_dir, spec, run_dir.name, command, argv, cals, expanded)
     store.set_latest(run_dir.parent, run_dir)
     store.upsert_rows(csv_path, skipped)  # also drops any damaged row for good
     rc, t0 = 0, time.monotonic()
     cli.checkpoint()
     if cases:
-        rc = timing.run_cases(cases, run_dir, spec["timing"], not args.no_progress, lock.fd,
+        rc = parent.run_cases(cases, run_dir, spec["timing"], not args.no_progress, lock.fd,
                               spec["plugins"])
     counts = _finish_meta(run_dir, expanded, time.monotonic() - t0, rc)
-    return _report_end(command, run_dir, counts, rc, args.strict)
+    return summary.report_end(command, run_dir, counts, rc, args.strict)
 
 
 def _warn_threads(expanded, warn) -> None:
@@ -215,21 +215,6 @@ def _warn_threads(expanded, warn) -> None:
     if most > cores:
         warn(f"--threads {most} is more than the {cores} cores here: the pools share them, "
              "and the times show the contention, not the threads")
-
-
-def _plan_line(command, run_id, resuming, expanded, cases, skipped, cals=extras.OFF):
-    """The plan in one line: points, benchmarks, and the estimate of the whole sweep —
-    the benchmarks' modelled time, the timing child's start-up and each benchmark's set-up
-    (guards.overhead_seconds), and the calibration this sweep has just made."""
-    total = sum(len(m) for _, m, _ in expanded)
-    bench_s = sum(c["est_s"] for c in cases)
-    extra = guards.overhead_seconds(cases) + cals.seconds
-    if cals.root is not None and not cals.measure:  # a dry run: the calibrations still to make
-        extra += guards.CALIBRATE_S * sum(v is None for v in cals.cache.values())
-    print(f"{command}: run {run_id}{' (resuming)' if resuming else ''}: {len(expanded)} points, "
-          f"{total} benchmarks; {len(cases)} to time (≈{_hms(bench_s + extra)}: timing "
-          f"≈{_hms(bench_s)}, set-up and calibration ≈{_hms(extra)}), {len(skipped)} skipped, "
-          f"{total - len(cases) - len(skipped)} done", flush=True)
 
 
 def _write_meta(run_dir, spec, run_id, command, argv, cals, expanded=()):
@@ -268,56 +253,3 @@ def _finish_meta(run_dir, expanded, seconds, rc) -> Counter:
                counts={k: v for k, v in counts.items() if k != "noisy"})
     store.write_json(path, doc)
     return counts
-
-
-def _report_end(command, run_dir, counts, rc, strict, quiet=False) -> int:
-    """Print the counts (unless quiet) and what went wrong; the sweep's exit status."""
-    parts = ", ".join(f"{counts.get(s, 0)} {s}" for s in store.STATUSES)
-    if not quiet:
-        print(f"{command}: {parts} → {run_dir / 'points.csv'}")
-    if rc == 130:
-        print(f"{command}: interrupted; run the same command again to resume", file=sys.stderr)
-        return 130
-    if counts.get("noisy"):
-        print(f"{command}: warning: {noise.warning(counts['noisy'], counts.get('ok', 0))}",
-              file=sys.stderr)
-    bad = counts.get("disagree", 0) + counts.get("error", 0)
-    if rc not in (0, 1) or (rc == 1 and not bad):  # 1: a disagreement or an engine error
-        print(f"{command}: the benchmark process failed (exit {rc}); see "
-              f"{run_dir / 'pytest.log'}", file=sys.stderr)
-        return 1
-    if bad:
-        print(f"{command}: warning: {bad} benchmark(s) disagree or failed; see the report",
-              file=sys.stderr)
-    return 1 if (bad and strict) else 0
-
-
-def _show_plan(expanded, cases, skipped, cals) -> int:
-    """A dry run's plan: each line's points and benchmarks to time with its estimate, then
-    every benchmark, and what the estimate's rates are."""
-    per_line = {}
-    for c in cases:
-        for line in c["lines"]:
-            n = per_line.setdefault(line, [set(), 0, 0.0])
-            n[0].add(timing.store_key(c))
-            n[1] += 1
-            n[2] += c["est_s"] + guards.BENCHMARK_SET_UP_S
-    names = [l for _, _, lines in expanded for l in lines]
-    for line in dict.fromkeys(names):
-        pts, n, secs = per_line.get(line, [(), 0, 0.0])
-        print(f"  line  {line:44} {len(pts):4} points {n:5} to time  ≈{_hms(secs)}")
-    for c in cases:
-        print(f"  run   {timing.case_id(c):60} ≈{c['est_s']:.2f} s")
-    for r in skipped:
-        print(f"  skip  {r['point_key']} {r['mode']}: {r['reason']}")
-    if cals.root is None or any(v is None for v in cals.cache.values()):
-        print("  rates: no cached calibration here, so one core's typical rates "
-              "(bench.sweep.guards.DEFAULT_RATES); a sweep calibrates first (about 10-30 s)")
-    else:
-        print(f"  rates: the cached calibration under {cals.root / 'calibration'}")
-    return 0
-
-
-def _hms(seconds: float) -> str:
-    s = int(round(seconds))
-    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
