@@ -30,7 +30,7 @@ FIXED = ("config", "target", *(a for a in axes.SHAPE_AXES if a not in ("B", "tar
 
 def batch_lines(df) -> list:
     """[(label, ok rows)] of each line along which only B varies (at least two B)."""
-    ok = df[(df.status == "ok") & (df.time_median_s > 0)]
+    ok = analysis.timed(df)
     out, one_config = [], ok.config.nunique() == 1
     for key, g in ok.groupby(list(FIXED)):
         if g.B.nunique() >= 2:
