@@ -54,7 +54,7 @@ def _line(**axes):
 PRESETS = {
     # Smoke and CI: a few points on every line, about half a minute.
     "quick": {
-        "about": "smoke test: a few points per line (about 30 s on 2 CPU cores)",
+        "about": "smoke test: a few points per line (about 40 s on 2 CPU cores)",
         "timing": {"max_time": 0.05, "min_rounds": 3, "warmup_iterations": 2},
         "guards": {"mem_budget_gb": 1.0, "max_point_s": 10.0},
         "grids": [
