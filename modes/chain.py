@@ -9,7 +9,7 @@ from .backends import get_backend
 from .errors import FwdrevError, check, choose
 from .kernel import Kernel
 from .layers import ACTIVATIONS, LOSSES, Linear
-from .validate import (as_matrix, as_numpy, as_seed, as_vector, as_widths, batch_size, biases,
+from .validate import (as_matrix, as_numpy, as_seed, as_target, as_vector, as_widths, batch_size, biases,
                        finite, nonempty, to_backend, x_shape)
 
 warnings.filterwarnings("ignore", category=RuntimeWarning,
@@ -37,7 +37,8 @@ class Chain:
     @classmethod
     def from_matrices(cls, Ws, y, loss="squared", activation=None, backend="numpy",
                       device="cpu", dtype="float64", bs=None):
-        """A chain with linear layers W_0 … W_L (W_i is n_{i+1} × n_i) and target y.
+        """A chain with linear layers W_0 … W_L (W_i is n_{i+1} × n_i) and target y: one
+        for every input (K,), or one per sample of a batch (K × B: x must then be d × B).
 
         `activation` (relu, sigmoid, tanh), when given, follows every linear layer but the
         last. `bs`, when given, is one bias vector (or None: no bias) per layer.
@@ -59,7 +60,7 @@ class Chain:
             layers.append(Linear(to_backend(backend, W, f"W{i}"), b))
             if act_cls is not None and i < len(Ws) - 1:
                 layers.append(act_cls(W.shape[0]))
-        y = to_backend(backend, as_vector(y, "y", Ws[-1].shape[0]), "y")
+        y = to_backend(backend, as_target(y, Ws[-1].shape[0]), "y")
         return cls(layers, loss_cls(y), backend)
 
     @classmethod
@@ -122,13 +123,23 @@ class Chain:
         backend = self.backend
         if backend.owns(x):
             x_shape(x, self.d)
+            self._one_target_per_sample(x)
             if check_finite and not backend.all_finite(x):
                 raise FwdrevError("x contains NaN or inf")
             return x
         x = as_numpy(x, "x")
         x_shape(x, self.d)
+        self._one_target_per_sample(x)
         finite(x, "x")
         return to_backend(backend, x, "x")
+
+    def _one_target_per_sample(self, x):
+        """Where y holds one target per sample (K × B), x must be the batch of those B."""
+        y = self.loss.y
+        if y.ndim == 2 and (x.ndim != 2 or int(x.shape[1]) != int(y.shape[1])):
+            raise FwdrevError(f"y holds {int(y.shape[1])} targets, one per sample, but x has "
+                              f"shape {tuple(int(s) for s in x.shape)}: expected ({self.d}, "
+                              f"{int(y.shape[1])})")
 
 
 @dataclass

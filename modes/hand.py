@@ -84,7 +84,7 @@ def forward_gradient(Ws, y, batch=False):
     def batched(X):
         _, r, f = _evaluate_batch(Ws, X, Y)
         return f, r.T @ _from_input(Ws)
-    Y = y.reshape(-1, 1)
+    Y = y if y.ndim == 2 else y.reshape(-1, 1)
     return batched if batch else call
 
 
@@ -98,7 +98,7 @@ def reverse_gradient(Ws, y, batch=False):
     def batched(X):
         _, r, f = _evaluate_batch(Ws, X, Y)
         return f, _from_output(r.T, Ws)
-    Y = y.reshape(-1, 1)
+    Y = y if y.ndim == 2 else y.reshape(-1, 1)
     return batched if batch else call
 
 
@@ -123,7 +123,7 @@ def reverse_params(Ws, y, batch=False):
             if i:
                 P = P @ Ws[i]
         return f, grads[::-1]
-    Y = y.reshape(-1, 1)
+    Y = y if y.ndim == 2 else y.reshape(-1, 1)
     return batched if batch else call
 
 

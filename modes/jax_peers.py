@@ -127,6 +127,9 @@ def _transformed(jax, fn, transform, argnums, what, batched):
         return tr(getattr(fn, what), argnums=argnums)
     if argnums == 0:
         return tr(fn.mean_f, argnums=0)
+    if what == "f" and fn.per_sample:  # each sample's own target, mapped with its x
+        mapped, Y = jax.vmap(tr(fn.f, argnums=1), in_axes=(None, 1, 1)), fn.y
+        return lambda params, X: mapped(params, X, Y)
     return jax.vmap(tr(getattr(fn, what), argnums=1), in_axes=(None, 1))
 
 

@@ -164,8 +164,8 @@ class Kernel:
 
     def column(self, v, like):
         """v (n,) as an n × 1 column where `like` is a batch (n × B), so that it applies to
-        every sample; else v itself."""
-        return v if like.ndim == 1 else self.b.reshape(v, (-1, 1))
+        every sample; else v itself (one vector, or already one column per sample)."""
+        return v if like.ndim == 1 or v.ndim == 2 else self.b.reshape(v, (-1, 1))
 
     def rows(self, a):
         """An n × B matrix's columns as a batch of rows, B × 1 × n; a vector as it is."""

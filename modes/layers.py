@@ -175,7 +175,8 @@ LAYERS.update(ACTIVATIONS)
 
 @register(LOSSES, "squared")
 class Squared(_Watched):
-    """ℓ(ŷ) = ½‖y − ŷ‖²,  ∇ℓ = ŷ − y."""
+    """ℓ(ŷ) = ½‖y − ŷ‖²,  ∇ℓ = ŷ − y. y is one target (K,) for every sample, or one per
+    sample (K × B, the batch's columns)."""
 
     watched = ("y",)
 
@@ -205,8 +206,11 @@ class SoftmaxCE(_Watched):
             e = kernel.func("exp", s)
             S = kernel.colsum(e)
             logS = kernel.func("log", S)
-            ysum = kernel.sum(self.y)  # once, for every sample of a batch
-            f = kernel.sub(kernel.mul(logS, ysum), kernel.matmul(self.y, s))
+            if self.y.ndim == 1:  # one target for every sample: Σy once, y·s_b by one product
+                ysum, ys = kernel.sum(self.y), kernel.matmul(self.y, s)
+            else:  # one target per sample: Σy_b and y_b·s_b per column
+                ysum, ys = kernel.colsum(self.y), kernel.dots(self.y, s)
+            f = kernel.sub(kernel.mul(logS, ysum), ys)
         with kernel.phase("loss_grad"):
             g = kernel.sub(kernel.mul(kernel.div(e, S), ysum), kernel.column(self.y, yhat))
         return f, g

@@ -19,6 +19,8 @@ loss — so its answers must equal the engines' (tests/test_peers.py holds them 
 x may be one input (d,) or a batch X (d × B), one column per sample (docs/maths.md §7): h
 and f then evaluate every column at once, as a framework's users write a batched model, and
 `mean_f` is the batch's mean loss. The primitives' logsumexp reduces over axis 0 (a column).
+y is one target for every sample (K,), or one per sample (K × B, `per_sample`): a vmapped
+transform then maps over y's columns beside x's.
 On a batch, gradient() returns each sample's ∇f (B × d) and f (B), jacobian() each sample's
 J (B × K × d) and Ŷ (K × B), and the parameters' gradient is that of the mean loss.
 """
@@ -110,15 +112,26 @@ class ChainFunction:
                 at += 1
         return z
 
-    def f(self, params, x):
-        """f(x) = ℓ(h(x)): a number for one x, every sample's f (B) for a batch."""
+    @property
+    def per_sample(self) -> bool:
+        """Whether y holds one target per sample (K × B) rather than one for all (K,)."""
+        return self.y.ndim == 2
+
+    def f(self, params, x, y=None):
+        """f(x) = ℓ(h(x)): a number for one x, every sample's f (B) for a batch. y: the
+        target, the chain's unless given (one sample's column, under a vmap)."""
+        y = self.y if y is None else y
         z = self.h(params, x)
-        y = self.y if z.ndim == 1 else self.y.reshape(-1, 1)
+        if y.ndim == 2:  # one target per sample
+            if self.loss == "squared":
+                r = z - y
+                return 0.5 * (r * r).sum(0)
+            return self.xp.logsumexp(z) * y.sum(0) - (y * z).sum(0)
         if self.loss == "squared":
-            r = z - y
+            r = z - (y if z.ndim == 1 else y.reshape(-1, 1))
             return 0.5 * (r @ r) if z.ndim == 1 else 0.5 * (r * r).sum(0)
         # −Σ_j y_j log softmax(z)_j = logsumexp(z)·Σy − y·z (stable: logsumexp shifts)
-        return self.xp.logsumexp(z) * self.y.sum() - self.y @ z
+        return self.xp.logsumexp(z) * y.sum() - y @ z
 
     def mean_f(self, params, x):
         """The batch's mean loss (1/B) Σ_b f(x_b): what the parameters' gradient is of."""
@@ -126,10 +139,10 @@ class ChainFunction:
 
 
 def with_value(fn):
-    """fn(params, x) -> (output, output): a transformation's has_aux hands the value back
-    from the same evaluation, so no second forward pass is timed (torch.func and JAX)."""
-    def aux(params, x):
-        out = fn(params, x)
+    """fn(params, x, …) -> (output, output): a transformation's has_aux hands the value
+    back from the same evaluation, so no second forward pass is timed (torch.func, JAX)."""
+    def aux(*args):
+        out = fn(*args)
         return out, out
     return aux
 

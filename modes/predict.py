@@ -189,13 +189,14 @@ def cheapest_total(target, widths, activation=False, B=1, bias=False) -> int:
 
 # -- the loss: its share of the eval and loss_grad phases ------------------------------
 _LOSS_OPS = {
-    "squared": lambda K, B: {"eval": Ops((K + 1) * B, (K - 1) * B), "loss_grad": Ops(adds=K * B)},
-    "softmax_ce": lambda K, B: {"eval": Ops((K + 1) * B, (3 * K - 1) * B + K - 1, 2 * K * B),
-                                "loss_grad": Ops(2 * K * B, K * B)},
+    "squared": lambda K, B, S: {"eval": Ops((K + 1) * B, (K - 1) * B), "loss_grad": Ops(adds=K * B)},
+    "softmax_ce": lambda K, B, S: {"eval": Ops((K + 1) * B, (3 * K - 1) * B + (K - 1) * S, 2 * K * B),
+                                   "loss_grad": Ops(2 * K * B, K * B)},
 }
+"""loss → (K, B, S) → its ops; S the number of distinct targets y: 1, or B (one per sample)."""
 
 
-def loss_ops(loss, K, B=1) -> dict:
+def loss_ops(loss, K, B=1, y_per_sample=False) -> dict:
     """{"eval": Ops, "loss_grad": Ops} of the loss alone on K outputs (the chain's own
     W z (+ b) and σ(z) add to "eval"); funcs count exp, log and comparisons.
 
@@ -207,23 +208,27 @@ def loss_ops(loss, K, B=1) -> dict:
     K + 1 mults, 4K − 2 adds, 2K funcs. loss_grad (e / S)·Σy − y: K divisions (counted as
     mults) and K mults, then K adds: 2K mults, K adds.
     On a batch of B every term is B times, but Σy, the same for every sample: K − 1 adds
-    once, so softmax_ce's eval adds are (3K − 1)·B + K − 1.
+    once, so softmax_ce's eval adds are (3K − 1)·B + K − 1. With one target per sample
+    (y_per_sample, y K × B) Σy_b is formed for each: (3K − 1)·B + (K − 1)·B.
     """
     check(isinstance(K, int) and not isinstance(K, bool) and K >= 1,
           f"K must be an int of at least 1, got {K!r}")
-    return choose("loss", loss, _LOSS_OPS)(K, batch_size(B))
+    B = batch_size(B)
+    return choose("loss", loss, _LOSS_OPS)(K, B, B if y_per_sample else 1)
 
 
 _JAC_OPS = {"relu": lambda n: Ops(funcs=n), "sigmoid": lambda n: Ops(n, n), "tanh": lambda n: Ops(n, n)}
 """An activation's σ'(z) on n entries: [z > 0]; σ(1 − σ); 1 − tanh²."""
 
 
-def phase_ops(target, widths, activation=None, bias=False, loss="squared", B=1) -> dict:
+def phase_ops(target, widths, activation=None, bias=False, loss="squared", B=1,
+              y_per_sample=False) -> dict:
     """{"eval", "loss_grad", "jac": Ops} of one engine call on a chain of these widths (an
     activation after every linear layer but the last): the same for every mode. eval is
     B·(W_i z_i, + b_i, σ(z)) and the loss's value (not for target "jacobian"); loss_grad
     the loss's ∇ℓ, and for "params" on a batch (B > 1) its division by B (K·B mults: the
-    gradient is the mean loss's); jac σ'(z) of every activation, B times."""
+    gradient is the mean loss's); jac σ'(z) of every activation, B times. y_per_sample:
+    the target is one column per sample (loss_ops)."""
     n, L, K, B = list(widths), len(widths) - 2, widths[-1], batch_size(B)
     ev = _sum([(n[i + 1], n[i], 1) for i in range(L + 1)]) + Ops(adds=sum(n[1:]) if bias else 0)
     jac = Ops()
@@ -232,7 +237,7 @@ def phase_ops(target, widths, activation=None, bias=False, loss="squared", B=1) 
         jac = _sum_ops(choose("activation", activation, _JAC_OPS)(w) for w in n[1:-1])
     out = {"eval": _times(ev, B), "loss_grad": Ops(), "jac": _times(jac, B)}
     if choose("target", target, {t: t for t in TARGETS}) != "jacobian":
-        lo = loss_ops(loss, K, B)
+        lo = loss_ops(loss, K, B, y_per_sample)
         out["eval"] = out["eval"] + lo["eval"]
         out["loss_grad"] = lo["loss_grad"] + Ops(mults=K * B if target == "params" and B > 1 else 0)
     return out

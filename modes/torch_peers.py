@@ -152,6 +152,10 @@ def _transform_of(t, transform, argnums, what, batched):
             values = t.fn.f(params, X)
             return values.mean(), values
         return tr(mean_and_values, argnums=0, has_aux=True)
+    if what == "f" and t.fn.per_sample:  # each sample's own target, mapped with its x
+        per = tr(with_value(t.fn.f), argnums=1, has_aux=True)
+        mapped, Y = func.vmap(per, in_dims=(None, 1, 1)), t.fn.y
+        return lambda params, X: mapped(params, X, Y)
     per = tr(with_value(getattr(t.fn, what)), argnums=1, has_aux=True)
     return func.vmap(per, in_dims=(None, 1), out_dims=(0, 1 if what == "h" else 0))
 

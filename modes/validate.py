@@ -130,6 +130,18 @@ def as_vector(v, name, n):
     return v
 
 
+def as_target(y, K):
+    """y as a finite float64 numpy target: one for every sample (K,), or one per sample,
+    the K × B matrix of their columns."""
+    y = as_numpy(y, "y")
+    if y.ndim == 2:
+        check(y.shape[0] == K and y.shape[1] >= 1,
+              f"y has shape {tuple(y.shape)}, expected ({K},) or ({K}, B): one column per sample")
+        finite(y, "y")
+        return y
+    return as_vector(y, "y", K)
+
+
 def finite(a, name):
     """A one-line FwdrevError where the numpy array a holds NaN or inf."""
     import numpy as np
