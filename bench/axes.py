@@ -19,8 +19,7 @@ import re
 from dataclasses import dataclass
 
 from bench.errors import AxisError
-
-TARGETS = ("gradient", "params", "jacobian")
+from modes.predict import TARGETS
 """What a point computes: ∇_x f, ∇_w f, or the K × d Jacobian of h."""
 
 
@@ -142,6 +141,8 @@ AXES = (
          "one x)", low=1, implicit=True, label="B", unit="samples"),
 )
 """Every axis. The point's fields follow this order (its key too: keep new rows last)."""
+NAMES = tuple(a.name for a in AXES)
+"""Every axis's name, in the table's order."""
 
 BY_NAME = {a.name: a for a in AXES}
 POINT_AXES = tuple(a for a in AXES if a.point)

@@ -1,18 +1,18 @@
 """Which timed rows are too noisy to fit or headline: an interquartile range above
-IQR_FACTOR × the median, or fewer than MIN_ROUNDS rounds. Works on single values and on
+IQR_FACTOR × the median, or fewer than MIN_CLEAN_ROUNDS rounds. Works on single values and on
 pandas columns alike (no pandas import: the sweep's end line uses it on points.csv's text)."""
 from __future__ import annotations
 
 IQR_FACTOR = 0.5
-MIN_ROUNDS = 3
-RULE = f"IQR > {IQR_FACTOR:g} × median or fewer than {MIN_ROUNDS} rounds"
+MIN_CLEAN_ROUNDS = 3
+RULE = f"IQR > {IQR_FACTOR:g} × median or fewer than {MIN_CLEAN_ROUNDS} rounds"
 ADVICE = ("time them again with more rounds (--min-rounds, --max-time), fewer threads, "
           "or on a quieter machine")
 
 
 def noisy(median, iqr, rounds):
     """True where a timing is unstable (see the module's docstring)."""
-    return (iqr > IQR_FACTOR * median) | (rounds < MIN_ROUNDS)
+    return (iqr > IQR_FACTOR * median) | (rounds < MIN_CLEAN_ROUNDS)
 
 
 def count_rows(rows) -> int:

@@ -8,7 +8,7 @@ the factor (above `factor`, or below 1/`factor`) and the difference is significa
 Mann-Whitney U test's p under alpha). Two guards keep a busy machine from reading as a
 change: the ratio of the two runs' quickest rounds must lie beyond the factor too (a cost
 added to every call moves the quickest round as well; a neighbour's burst during some
-rounds does not), and a side with fewer than MIN_ROUNDS rounds is not tested (p is nan:
+rounds does not), and a side with fewer than MIN_TESTED_ROUNDS rounds is not tested (p is nan:
 no change), since a burst can cover every one of 3 rounds.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ SLOWER, FASTER, SAME = "slower", "faster", "no change"
 ORDER = (SLOWER, FASTER, SAME)
 FACTOR = 1.1
 ALPHA = 0.01
-MIN_ROUNDS = 5
+MIN_TESTED_ROUNDS = 5
 
 
 def mann_whitney_p(a, b) -> float:
@@ -49,8 +49,8 @@ def significant(p, alpha=ALPHA) -> bool:
 
 
 def test_p(a, b) -> float:
-    """The p-value of two sides' rounds, nan when either has fewer than MIN_ROUNDS."""
-    if a is None or b is None or min(len(a), len(b)) < MIN_ROUNDS:
+    """The p-value of two sides' rounds, nan when either has fewer than MIN_TESTED_ROUNDS."""
+    if a is None or b is None or min(len(a), len(b)) < MIN_TESTED_ROUNDS:
         return math.nan
     return mann_whitney_p(a, b)
 

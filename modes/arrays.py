@@ -81,3 +81,15 @@ class Backend:
         if z is None:
             z = self._zeros[n] = self.zeros((n,))
         return z
+
+
+class OperatorBackend(Backend):
+    """A backend whose arrays have Python's operators (numpy's and torch's): its matmul,
+    mul, add, sub and div are those operators, and a plan writes them as such."""
+
+    operators = OPERATORS
+    def matmul(self, a, b): return a @ b
+    def mul(self, a, b): return a * b
+    def add(self, a, b): return a + b
+    def sub(self, a, b): return a - b
+    def div(self, a, b): return a / b

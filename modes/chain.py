@@ -13,7 +13,7 @@ from .validate import (as_matrix, as_numpy, as_seed, as_target, as_vector, as_wi
                        finite, nonempty, to_backend, x_shape)
 
 warnings.filterwarnings("ignore", category=RuntimeWarning,
-                        module=r"modes\.(backends|torch_backend)")
+                        module=r"modes\.(arrays|backends|torch_backend)")
 """An overflow inside the chain is reported once, as the engine's one-line FwdrevError
 (modes.engine refuses a non-finite answer), never as numpy's warning beside it."""
 

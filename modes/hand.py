@@ -40,23 +40,33 @@ def register(target, mode):
     return deco
 
 
-def _evaluate(Ws, x, y):
-    """z_{i+1} = W_i z_i; r = ŷ − y; f = ½ rᵀr. Returns ([z_0, …, z_{L+1}], r, f)."""
+def _layers(Ws, x):
+    """[z_0 = x, …, z_{L+1}]: z_{i+1} = W_i z_i (on every column of a batch)."""
     zs = [x]
     for W in Ws:
         zs.append(W @ zs[-1])
+    return zs
+
+
+def _evaluate(Ws, x, y):
+    """z_{i+1} = W_i z_i; r = ŷ − y; f = ½ rᵀr. Returns ([z_0, …, z_{L+1}], r, f)."""
+    zs = _layers(Ws, x)
     r = zs[-1] - y
     return zs, r, 0.5 * (r @ r)
 
 
 def _evaluate_batch(Ws, X, Y):
-    """Z_{i+1} = W_i Z_i on every column; R = Ŷ − Y (Y: y as a K × 1 column); every
-    sample's f = ½ Σ_j R_jb². Returns ([Z_0, …, Z_{L+1}], R, f)."""
-    zs = [X]
-    for W in Ws:
-        zs.append(W @ zs[-1])
+    """Z_{i+1} = W_i Z_i on every column; R = Ŷ − Y (Y: _columns(y)); every sample's
+    f = ½ Σ_j R_jb². Returns ([Z_0, …, Z_{L+1}], R, f)."""
+    zs = _layers(Ws, X)
     r = zs[-1] - Y
     return zs, r, 0.5 * (r * r).sum(0)
+
+
+def _columns(y):
+    """The target as the batch's columns: y itself when one per sample (K × B), else the
+    shared y as a K × 1 column."""
+    return y if y.ndim == 2 else y.reshape(-1, 1)
 
 
 def _from_input(Ws):
@@ -84,7 +94,7 @@ def forward_gradient(Ws, y, batch=False):
     def batched(X):
         _, r, f = _evaluate_batch(Ws, X, Y)
         return f, r.T @ _from_input(Ws)
-    Y = y if y.ndim == 2 else y.reshape(-1, 1)
+    Y = _columns(y)
     return batched if batch else call
 
 
@@ -98,7 +108,7 @@ def reverse_gradient(Ws, y, batch=False):
     def batched(X):
         _, r, f = _evaluate_batch(Ws, X, Y)
         return f, _from_output(r.T, Ws)
-    Y = y if y.ndim == 2 else y.reshape(-1, 1)
+    Y = _columns(y)
     return batched if batch else call
 
 
@@ -123,7 +133,7 @@ def reverse_params(Ws, y, batch=False):
             if i:
                 P = P @ Ws[i]
         return f, grads[::-1]
-    Y = y if y.ndim == 2 else y.reshape(-1, 1)
+    Y = _columns(y)
     return batched if batch else call
 
 

@@ -29,12 +29,12 @@ import weakref
 
 from .errors import FwdrevError
 from .peers import (ChainFunction, Prepared, PreparedPeer, Primitives, flat_params,
-                    group_params, result)
+                    group_params, latest_seconds, result)
 from .plan import Held
 
 _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 """chain → {"fn": ChainFunction, "params": [...], "compiled": {(peer, target, x's shape):
-(callable, seconds), and (peer, target): the latest of them},
+(callable, seconds)},
 "values": {"f" or "h": jitted}, "held": Held}"""
 
 
@@ -73,8 +73,7 @@ def compile_seconds(chain, target, peer="jax-rev"):
     """Seconds `peer` spent compiling `target` ("gradient", "params", "jacobian") for this
     chain at the shape it compiled last, or None before its first call."""
     e = _CACHE.get(chain)
-    got = e and e["compiled"].get((peer, target))
-    return got[1] if got else None
+    return latest_seconds(e["compiled"], (peer, target)) if e else None
 
 
 class JaxPeer(PreparedPeer):
@@ -103,9 +102,11 @@ class JaxPeer(PreparedPeer):
             fn = _transformed(jax, e["fn"], tr, argnums, what, xj.ndim == 2)
             t0 = time.perf_counter()
             compiled = jax.jit(fn).lower(e["params"], xj).compile()
-            e["compiled"][key] = e["compiled"][key[:2]] = (compiled, time.perf_counter() - t0)
+            e["compiled"][key] = (compiled, time.perf_counter() - t0)
         compiled, params, ready = e["compiled"][key][0], e["params"], jax.block_until_ready
-        value_of = e["values"].setdefault(what, jax.jit(getattr(e["fn"], what)))
+        if what not in e["values"]:
+            e["values"][what] = jax.jit(getattr(e["fn"], what))
+        value_of = e["values"][what]
         backend = chain.backend
         back = lambda a: backend.asarray(a.__array__().copy())  # noqa: E731
 

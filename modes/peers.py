@@ -147,6 +147,14 @@ def with_value(fn):
     return aux
 
 
+def latest_seconds(compiled: dict, prefix: tuple):
+    """The compile seconds of the last entry of `compiled` ({key: (function, seconds)},
+    keys ending with x's shape) whose key starts with `prefix`, or None: each batch size
+    compiles apart, and the latest is the one a sweep's point just prepared."""
+    n = len(prefix)
+    return next((secs for key, (_, secs) in reversed(compiled.items()) if key[:n] == prefix), None)
+
+
 def flat_params(chain):
     """The chain's parameter arrays in order: W_0, (b_0,) W_1, …"""
     return [a for group in chain.params() for a in group]

@@ -17,7 +17,7 @@ from .ops import Ops, product_ops
 from .memory import memory_peak  # noqa: F401  (modes.predict.memory_peak: the memory closed forms)
 from .validate import batch_size
 
-MODES = ("forward", "reverse")
+PURE_MODES = ("forward", "reverse")
 TARGETS = ("gradient", "params", "jacobian")
 
 
@@ -32,7 +32,7 @@ def uniform_widths(L, m, d, K):
 
 def mode_name(mode):
     """mode itself when predict has closed forms for it, else a one-line FwdrevError."""
-    return choose("mode", mode, {m: m for m in MODES})
+    return choose("mode", mode, {m: m for m in PURE_MODES})
 
 
 def _sum(products):

@@ -31,7 +31,7 @@ import weakref
 
 from .errors import FwdrevError
 from .peers import (ChainFunction, Prepared, PreparedPeer, Primitives, flat_params,
-                    group_params, result, waiting, with_value)
+                    group_params, latest_seconds, result, waiting, with_value)
 from .plan import Held
 
 _TWINS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -40,7 +40,8 @@ _TWINS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 class _Twin:
     """The chain's function and arrays in torch, with the way back to the chain's backend,
-    and what torch-compile compiled for it: {target: (compiled function, seconds)}."""
+    and what torch-compile compiled for it: {(target, x's shape): (compiled function,
+    seconds)}."""
 
     def __init__(self, chain):
         import torch
@@ -118,11 +119,16 @@ def _autograd_params(t, x):
     """The loss and its gradient in the parameters; on a batch, of the batch's mean loss."""
     ps = [p.detach().requires_grad_(True) for p in t.params]
     grad, f = t.torch.autograd.grad, t.fn.f
+    if x.ndim == 1:
+        def body():
+            value = f(ps, x)
+            return value, grad(value, ps)
+        return body, None
 
-    def body():
+    def batched():
         value = f(ps, x)
-        return value, grad(value if x.ndim == 1 else value.mean(), ps)
-    return body, None
+        return value, grad(value.mean(), ps)
+    return batched, None
 
 
 def _autograd_jac(t, x):
@@ -193,12 +199,12 @@ def compile_unavailable():
 
 def _compiled(target, transform, argnums, what="f"):
     """func-rev's transform (vmapped on a batch) compiled once per (target, x's shape), on
-    its first prepare; t.compiled[target] keeps the latest one's seconds."""
+    its first prepare."""
     def build(t, x):
         key = (target, tuple(x.shape))
         if key not in t.compiled:
             fn = _transform_of(t, transform, argnums, what, x.ndim == 2)
-            t.compiled[key] = t.compiled[target] = _compile(t, fn, x)
+            t.compiled[key] = _compile(t, fn, x)
         fn, params = t.compiled[key][0], t.params
 
         def body():
@@ -234,8 +240,7 @@ def compile_seconds(chain, target):
     for this chain at the shape it compiled last (each batch size compiles apart), or None
     before it did."""
     t = _TWINS.get(chain)
-    got = t and t.compiled.get(target)
-    return got[1] if got else None
+    return latest_seconds(t.compiled, (target,)) if t else None
 
 
 torch_compile = TorchPeer("torch-compile", _compiled("gradient", "grad", 1),

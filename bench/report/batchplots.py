@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from bench import axes
-from bench.report import analysis, page as pg
+from bench.report import analysis
 from bench.report.plots import CONFIG_COLOURS
 from bench.style import style_for
 
@@ -110,12 +110,8 @@ def ratio_vs_batch(df, out, page):
         page.draw(ax, r.B, r.ops_ratio, linestyle=":", colour=colour, mode="", kind="exact",
                   lw=2.2, label=f"op ratio, {name}")
     ax.axhline(1, color="grey", lw=0.8)
-    ax.set(xscale="log", yscale="log", xlabel="B (samples per call)",
-           ylabel="forward/reverse (>1: reverse faster)")
-    pg.plain_log(ax, "x", ticks=sorted({b for _, r in lines for b in r.B}))
-    pg.plain_log(ax, "y")
-    page.legend(ax, below=True)
-    ax.grid(True, which="major", alpha=0.3)
+    page.log_log(ax, "B (samples per call)", "forward/reverse (>1: reverse faster)",
+                 xticks=sorted({b for _, r in lines for b in r.B}), legend={"below": True})
     configs = df[df.status == "ok"].config.unique()
     p = page.save(fig, out, "11_ratio_vs_batch",
                   "Batches: forward/reverse time ratio against B, the operation ratio beside it"
@@ -141,12 +137,8 @@ def time_per_sample(df, out, page):
             page.draw(ax, h.B, h.time_median_s / h.B, marker=st.marker, colour=st.colour,
                       linestyle=st.linestyle, mode=mode, kind="measured",
                       label=mode + ("" if np.isnan(a) else f" (time ∝ B^{a:.2f})"))
-        ax.set(xscale="log", yscale="log", xlabel="B (samples per call)",
-               ylabel="median time per sample (s)", title=name)
-        pg.plain_log(ax, "x", ticks=sorted(set(g.B)))
-        pg.plain_log(ax, "y")
-        page.legend(ax)
-        ax.grid(True, which="major", alpha=0.3)
+        page.log_log(ax, "B (samples per call)", "median time per sample (s)", title=name,
+                     xticks=sorted(set(g.B)), legend={})
     p = page.save(fig, out, "12_time_per_sample", "Batches: time per sample against B, per mode")
     return [(p, "Median time of one call divided by B, per mode, along each batch line, with "
                 "the fitted slope in B of the time per call in the legend (time ∝ Bᵃ over the "

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.report import analysis, page as pg
+from bench.report import analysis
+from bench.report.page import plain_log
 from bench.report.plots import CONFIG_COLOURS, by_mode_and_target, identity
 from bench.style import style_for
 
@@ -53,7 +54,7 @@ def memory_vs_axes(df, out, page):
                           marker=st.marker, hollow=True, size=8, label=f"{mode} measured")
         ax.set(xscale="log", yscale="log", xlabel=axis, title=name,
                ylabel="peak bytes beyond weights and x")
-        pg.plain_log(ax, "x", g[axis])
+        plain_log(ax, "x", g[axis])
         page.legend(ax)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
@@ -71,9 +72,8 @@ def time_vs_memory(df, out, page):
     if ok.empty:
         return []
     fig, ax = _scatter_by_mode_and_target(page, ok, "mem_counted_bytes", "time_median_s")
-    ax.set(xlabel="counted peak bytes (beyond weights and x)", ylabel="median time per call (s)")
-    pg.plain_log(ax)
-    page.legend(ax)
+    page.log_log(ax, "counted peak bytes (beyond weights and x)", "median time per call (s)",
+                 legend={}, grid=False)
     return [(page.save(fig, out, "8_time_vs_memory", "Time of one call against its counted peak memory"),
              "Every timed (point, mode): forward mode pays in time and in its m × d accumulator; "
              "reverse mode's parameter gradient pays in the tape of layer inputs it keeps.")]
@@ -96,10 +96,8 @@ def model_vs_measured(df, out, page):
     lo, hi = min(ok.time_model_s.min(), ok.time_median_s.min()), max(ok.time_model_s.max(),
                                                                        ok.time_median_s.max())
     identity(page, ax, lo, hi, f"y = x; |error| median {np.median(err):.0%}, 90th pct {np.quantile(err, 0.9):.0%}")
-    ax.set(xlabel="modelled time (s): calibrated rates × the plan's steps",
-           ylabel="measured median time (s)")
-    pg.plain_log(ax)
-    page.legend(ax)
+    page.log_log(ax, "modelled time (s): calibrated rates × the plan's steps",
+                 "measured median time (s)", legend={}, grid=False)
     return [(page.save(fig, out, "9_model_vs_measured", "Measured time against the calibrated time model"),
              "Each engine row's measured time against the calibrated roofline model (no fitting): "
              "per step of the engine's plan, the larger of flops / GEMM rate and bytes / "
@@ -165,11 +163,7 @@ def bandwidth(info, out, page):
     if llc:
         ax.axvline(llc / 2 ** 20, color="0.5", ls=":", lw=1.5,
                    label=f"last-level cache, as sysfs reports it: {llc / 2 ** 20:g} MiB")
-    ax.set(xscale="log", yscale="log", xlabel="working set of y = A v (MiB)",
-           ylabel="read bandwidth (GB/s)")
-    pg.plain_log(ax)
-    ax.grid(True, which="major", alpha=0.3)
-    page.legend(ax)
+    page.log_log(ax, "working set of y = A v (MiB)", "read bandwidth (GB/s)", legend={})
     return [(page.save(fig, out, "10_bandwidth", "Read bandwidth against working set, and the "
                        "measured cache boundary"),
              "The calibration's read bandwidth (y = A v over A of each working set, best of "

@@ -9,7 +9,7 @@ Each figure function takes the run's rows (bench.frame.load) and writes PNGs int
 from __future__ import annotations
 
 from bench import axes
-from bench.report import analysis, page as pg
+from bench.report import analysis
 from bench.report.plots import dodge, noisy_dots
 from bench.style import style_for
 from modes.registry import engines
@@ -46,11 +46,7 @@ def modes_along_lines(df, out, page):
                           colour=st.colour, marker=st.marker, hollow=st.hollow, shift=shift,
                           size=6.5 + 1.0 * (n % 3))
             noisy_dots(page, ax, h, axis, "time_median_s", mode, mode, shift)
-        ax.set(xscale="log", yscale="log", xlabel=axis, ylabel="median time per call (s)")
-        pg.plain_log(ax, "x", g[axis])
-        pg.plain_log(ax, "y")
-        ax.grid(True, which="major", alpha=0.3)
-        page.legend(ax, ncol=2)
+        page.log_log(ax, axis, "median time per call (s)", xticks=g[axis], legend={"ncol": 2})
         slug = "".join(c if c.isalnum() else "_" for c in name).strip("_")
         made.append((page.save(fig, out, f"6_modes_{slug}",
                                f"Time of one call of every mode along {name}"),

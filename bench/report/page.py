@@ -73,6 +73,18 @@ class Page:
                              fontsize=self.small, frameon=False, **kw)
         return ax.legend(**{"fontsize": self.small, **kw})
 
+    def log_log(self, ax, xlabel, ylabel, *, title=None, xticks=None, legend=None, grid=True):
+        """Finish a log-log panel: its labels (and title), plain-number ticks (xticks: exactly
+        those on x), the major grid, and the legend (legend: page.legend's keywords; None:
+        no legend). Call it once the data are drawn: the ticks follow the limits."""
+        ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel,
+               **({} if title is None else {"title": title}))
+        plain_log(ax, ticks=xticks)
+        if grid:
+            ax.grid(True, which="major", alpha=0.3)
+        if legend is not None:
+            self.legend(ax, **legend)
+
     def rc(self) -> dict:
         f = self.font
         return {"font.size": f, "axes.titlesize": f, "axes.labelsize": f,

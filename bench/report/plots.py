@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.report import analysis, page as pg
+from bench.report import analysis
 from bench.style import style_for
 
 TARGET_LOOK = {"gradient": (False, 6.0), "params": (True, 8.5), "jacobian": (True, 11.0)}
@@ -73,13 +73,10 @@ def ops_counted_vs_predicted(df, out, page):
     ax = axes[0, 0]
     by_mode_and_target(page, ax, ok.assign(noisy=False), "ops_predicted", "ops_total")
     identity(page, ax, ok.ops_predicted.min() / 2, ok.ops_predicted.max() * 2)
-    ax.set(xscale="log", yscale="log", xlabel="predicted operations (closed form, docs/maths.md §2–§4)",
-           ylabel="counted operations (engine)")
-    pg.plain_log(ax)
     ax.text(0.02, 0.97, f"{int(ok.ops_exact.sum())} of {len(ok)} counts equal their prediction "
             "exactly", transform=ax.transAxes, va="top")
-    page.legend(ax, loc="lower right")
-    ax.grid(True, which="major", alpha=0.3)
+    page.log_log(ax, "predicted operations (closed form, docs/maths.md §2–§4)",
+                 "counted operations (engine)", legend={"loc": "lower right"})
     p = page.save(fig, out, "1_ops_counted_vs_predicted",
                   "Operations counted by the engines against the closed form")
     return [(p, "Counted against predicted operations (log-log, both modes, y = x dashed); "
@@ -162,15 +159,10 @@ def _time_panel(page, ax, line, boundary, beside=False):
             page.draw(ax, model[line.axis], model.time_model_s, linestyle="-.", colour=st.colour,
                       label=f"{mode}: time model (calibrated)", mode=mode, kind="model")
     _boundary_line(ax, line, boundary)
-    ax.set(xscale="log", yscale="log", xlabel=line.axis, ylabel="median time per call (s)",
-           title=f"time against {line.label}")
-    pg.plain_log(ax, "x", line.rows[line.axis])
-    pg.plain_log(ax, "y")
-    ax.grid(True, which="major", alpha=0.3)
-    if beside:
-        page.legend(ax, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=page.small * 0.95)
-    else:
-        page.legend(ax, below=True)
+    page.log_log(ax, line.axis, "median time per call (s)", title=f"time against {line.label}",
+                 xticks=line.rows[line.axis],
+                 legend={"loc": "upper left", "bbox_to_anchor": (1.02, 1), "fontsize": page.small * 0.95}
+                 if beside else {"below": True})
 
 
 APPROX = {"forward": "2Lm²d", "reverse": "2Lm² + 2md"}

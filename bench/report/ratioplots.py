@@ -38,11 +38,8 @@ def ratio_vs_ops_ratio(rat, out, page):
     hi = max(r.ops_ratio.max(), r.time_ratio.max()) * 2
     identity(page, ax, lo, hi, "time ratio = op ratio")
     ax.axhline(1, color="grey", lw=0.8)
-    ax.set(xscale="log", yscale="log", xlabel="predicted operation ratio forward/reverse",
-           ylabel="measured time ratio forward/reverse")
-    pg.plain_log(ax)
-    page.legend(ax, loc="upper left")
-    ax.grid(True, which="major", alpha=0.3)
+    page.log_log(ax, "predicted operation ratio forward/reverse", "measured time ratio forward/reverse",
+                 legend={"loc": "upper left"})
     p = page.save(fig, out, "3_time_ratio_vs_ops_ratio",
                   "Forward/reverse: measured time ratio against predicted operation ratio")
     return [(p, "Time ratio against operation ratio (log-log, y = x dashed): the op ratio "
@@ -118,11 +115,8 @@ def jacobian_crossover(rat, out, page):
                   label=f"exact op ratio, {varies} varies")
     ax.axvline(1, color="k", lw=0.8, ls="--", label="d = K")
     ax.axhline(1, color="grey", lw=0.8)
-    ax.set(xscale="log", yscale="log", xlabel="d / K (input width / output width)",
-           ylabel="time ratio forward/reverse (>1: reverse faster)")
-    pg.plain_log(ax)
-    page.legend(ax, loc="upper left")
-    ax.grid(True, which="major", alpha=0.3)
+    page.log_log(ax, "d / K (input width / output width)", "time ratio forward/reverse (>1: reverse faster)",
+                 legend={"loc": "upper left"})
     p = page.save(fig, out, "5_jacobian_crossover",
                   "Full Jacobian: forward/reverse time ratio against d/K (crossover at d ≈ K)")
     return [(p, "Jacobian target: forward/reverse time ratio against d/K, dotted the "

@@ -192,13 +192,14 @@ def _fit_section(fits, info=None):
 
 
 def _ratio_section(rat):
-    if not ratio_ranges(rat):
+    ranges = ratio_ranges(rat)
+    if not ranges:
         return ""
     lines = ["## Forward/reverse time ratio", "", "Over the points timed in both modes, "
              "noisy ones left out.", "",
              "| target | points | time ratio (min – max) | op ratio (min – max) |",
              "|---|---:|---|---|"]
-    for r in ratio_ranges(rat):
+    for r in ranges:
         lines.append(f"| {r['target']} | {r['points']} | {r['t_min']:.3g} – {r['t_max']:.3g} | "
                      f"{r['o_min']:.3g} – {r['o_max']:.3g} |")
     return "\n".join(lines + [""])

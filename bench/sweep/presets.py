@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from bench import axes
 
-AXES = tuple(a.name for a in axes.AXES)
+AXES = axes.NAMES
 """Every axis of the grid (bench.axes: a new axis is a row there)."""
 
 ALL_MODES = ["all"]
